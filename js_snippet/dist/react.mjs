@@ -1,0 +1,29 @@
+// src/react.js
+import { Component } from "react";
+import { captureException } from "./inferwatch.mjs";
+var report = (error, info, handled) => captureException(error, { mechanism: "react", handled, componentStack: info && info.componentStack });
+var ErrorBoundary = class extends Component {
+  constructor(props) {
+    super(props);
+    this.state = { caught: false, error: null };
+  }
+  static getDerivedStateFromError(error) {
+    return { caught: true, error };
+  }
+  componentDidCatch(error, info) {
+    report(error, info, true);
+    this.props.onError && this.props.onError(error, info);
+  }
+  render() {
+    const { caught, error } = this.state, f = this.props.fallback;
+    return caught ? typeof f == "function" ? f(error) : f ?? null : this.props.children;
+  }
+};
+var reactErrorHandler = (callback) => (error, info) => {
+  report(error, info, !!callback);
+  callback && callback(error, info);
+};
+export {
+  ErrorBoundary,
+  reactErrorHandler
+};
