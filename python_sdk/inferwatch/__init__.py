@@ -1,0 +1,35 @@
+"""inferwatch: error reporting and monitoring for AI web apps.
+
+    import inferwatch
+    inferwatch.init(app)
+
+    @inferwatch.watch_model("sentiment")
+    def predict(text: str) -> str: ...
+"""
+
+from __future__ import annotations
+
+from ._asgi import Middleware
+from ._errors import ConfigError, InferwatchError, StoreError
+from ._init import capture_exception, flush, init, log_usage, shutdown
+from ._logging import JsonFormatter, RequestIdFilter
+from ._model import ModelCall, model_context, watch_model
+from ._version import VERSION as __version__
+
+__all__ = [
+    "ConfigError",
+    "InferwatchError",
+    "JsonFormatter",
+    "Middleware",
+    "ModelCall",
+    "RequestIdFilter",
+    "StoreError",
+    "__version__",
+    "capture_exception",
+    "flush",
+    "init",
+    "log_usage",
+    "model_context",
+    "shutdown",
+    "watch_model",
+]

@@ -1,0 +1,92 @@
+"""`Middleware`: a pure ASGI middleware for FastAPI and Starlette apps.
+
+It gives each request an id (from `X-Request-ID`, `traceparent` or `sentry-trace`, or a new one)
+and returns it in `X-Request-ID`; captures unhandled exceptions and 5xx answers with the request
+and the model context; records the route template and the duration. It never reads the request
+body and passes every message through as it comes, so streaming responses keep streaming.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+import sentry_sdk
+from sentry_sdk.utils import event_from_exception
+
+from . import _runtime
+from ._context import RequestInfo, current_request
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class Middleware:
+    """Request ids, error capture and timing for every HTTP request of an ASGI app.
+
+    >>> app.add_middleware(inferwatch.Middleware)  # doctest: +SKIP
+    (`inferwatch.init(app)` does this for you.)
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = RequestInfo.from_scope(dict(scope) if not isinstance(scope, dict) else scope)
+        token = current_request.set(request)
+        header = (b"x-request-id", request.request_id.encode("latin-1"))
+        status = 0
+        start = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), header]
+            await send(message)
+
+        try:
+            with sentry_sdk.isolation_scope():
+                try:
+                    await self.app(scope, receive, send_with_id)
+                except Exception as exc:
+                    status = status or 500
+                    _capture_exception(exc)
+                    raise
+                if status >= 500:
+                    _capture_status(request, status)
+        finally:
+            current_request.reset(token)
+            _record(request, status, (time.perf_counter() - start) * 1000)
+
+
+def _capture_exception(exc: BaseException) -> None:
+    client = sentry_sdk.get_client()
+    event, hint = event_from_exception(
+        exc, client_options=client.options,
+        mechanism={"type": "inferwatch.asgi", "handled": False},
+    )
+    sentry_sdk.capture_event(event, hint=hint)
+
+
+def _capture_status(request: RequestInfo, status: int) -> None:
+    route = request.route or str(request.scope.get("path", ""))
+    sentry_sdk.capture_message(f"{request.method} {route} returned {status}", level="error")
+
+
+def _record(request: RequestInfo, status: int, duration_ms: float) -> None:
+    runtime = _runtime.current()
+    if runtime is None or runtime.store is None:
+        return
+    runtime.store.add("request", {
+        "timestamp": time.time(), "method": request.method,
+        "route": request.route or "<unmatched>", "status": status or 500,
+        "duration_ms": round(duration_ms, 3), "request_id": request.request_id,
+    })

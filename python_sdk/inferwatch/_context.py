@@ -1,0 +1,96 @@
+"""What is known about the current request and model call, carried in context variables.
+
+The middleware sets the request once; everything that needs it (event processors, log filters,
+generation records) reads it at the moment it is needed, so the success path does no extra work.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from ._redact import FILTERED, is_sensitive_key, redact_text
+from ._types import Mask
+
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
+_SENTRY_TRACE = re.compile(r"^([0-9a-f]{32})-[0-9a-f]{16}(?:-[01])?$")
+
+
+@dataclass
+class RequestInfo:
+    """One HTTP request as the middleware saw it; request data is built only when needed."""
+
+    request_id: str
+    trace_id: str | None
+    scope: dict[str, Any]
+    failed_models: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def from_scope(cls, scope: dict[str, Any]) -> RequestInfo:
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        trace_id = _trace_id(headers)
+        given = headers.get("x-request-id", "")
+        request_id = given if _SAFE_ID.match(given) else trace_id or uuid.uuid4().hex
+        return cls(request_id, trace_id, scope)
+
+    @property
+    def method(self) -> str:
+        return str(self.scope.get("method", ""))
+
+    @property
+    def route(self) -> str | None:
+        """The route template (`/items/{item_id}`), once routing has happened."""
+        route = self.scope.get("route")
+        template = getattr(route, "path", None)
+        if template is None:
+            return None
+        prefix = str(self.scope.get("root_path", ""))[len(str(self.scope.get("app_root_path", ""))):]
+        return prefix + template
+
+    def as_sentry_request(self, mask: Mask | None = None) -> dict[str, Any]:
+        """Method, URL, filtered headers and query string, in Sentry's `request` shape."""
+        scope = self.scope
+        headers = {
+            k.decode("latin-1"): FILTERED
+            if is_sensitive_key(k.decode("latin-1"))
+            else redact_text(v.decode("latin-1"), mask)
+            for k, v in scope["headers"]
+        }
+        host = headers.get("host") or "localhost"
+        path = str(scope.get("root_path", "")) + str(scope.get("path", ""))
+        return {
+            "method": self.method,
+            "url": redact_text(f"{scope.get('scheme', 'http')}://{host}{path}", mask),
+            "query_string": _filter_query(scope.get("query_string", b"").decode("latin-1"), mask),
+            "headers": headers,
+        }
+
+
+def _trace_id(headers: dict[str, str]) -> str | None:
+    for name, pattern in (("traceparent", _TRACEPARENT), ("sentry-trace", _SENTRY_TRACE)):
+        match = pattern.match(headers.get(name, "").strip())
+        if match:
+            return match.group(1)
+    return None
+
+
+def _filter_query(query: str, mask: Mask | None) -> str:
+    pairs = parse_qsl(query, keep_blank_values=True)
+    return urlencode(
+        [(k, FILTERED if is_sensitive_key(k) else redact_text(v, mask)) for k, v in pairs]
+    )
+
+
+current_request: ContextVar[RequestInfo | None] = ContextVar("inferwatch_request", default=None)
+current_model: ContextVar[str | None] = ContextVar("inferwatch_model", default=None)
+
+
+def request_id() -> str | None:
+    """The id of the request being served, if any."""
+    request = current_request.get()
+    return request.request_id if request else None

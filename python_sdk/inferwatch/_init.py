@@ -1,0 +1,102 @@
+"""`init`, `flush`, `shutdown`, `capture_exception`, `log_usage`: the SDK's entry points."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import sentry_sdk
+
+from . import _runtime
+from ._asgi import Middleware
+from ._context import request_id
+from ._forward import Forwarder
+from ._options import DEFAULT, Options
+from ._processors import pipeline
+from ._summary import summarize
+from ._transport import LocalTransport
+from ._types import Environ
+from .store import Store
+
+
+def init(app: Any = None, *, store: Any = DEFAULT, environ: Environ | None = None, **options: Any) -> None:
+    """Configure inferwatch once, at start-up; with `app`, also add `Middleware` to it.
+
+    No DSN: events go to the local store (`.inferwatch/events.db`, or `INFERWATCH_STORE`) and
+    nothing goes over the network. With a DSN (argument or `SENTRY_DSN`) they also go to Sentry;
+    `store=None` sends them to Sentry only. Calling `init` again replaces the configuration.
+
+    >>> inferwatch.init(app, environment="prod")  # doctest: +SKIP
+    """
+    opts = Options.build(environ=environ, store=store, **options)
+    shutdown()
+    local = Store(opts.store, queue_size=opts.queue_size) if opts.store is not None else None
+    forwarder = Forwarder(opts.dsn) if opts.dsn else None
+    _runtime.install(_runtime.Runtime(opts, local, forwarder))
+    sentry_sdk.init(
+        dsn=opts.dsn or "",
+        transport=LocalTransport(local, forwarder),
+        before_send=pipeline(opts),
+        environment=opts.environment,
+        release=opts.release,
+        sample_rate=opts.sample_rate,
+        include_local_variables=opts.include_local_variables,
+        send_default_pii=False,
+        # sentry-sdk's Starlette/FastAPI integration doubles the cost of a trivial request and
+        # reads bodies eagerly; our Middleware replaces it.
+        auto_enabling_integrations=False,
+        max_breadcrumbs=50,
+        in_app_exclude=["inferwatch"],
+        debug=opts.debug,
+    )
+    if app is not None and opts.middleware:
+        add_middleware(app)
+
+
+def add_middleware(app: Any) -> None:
+    """Add `Middleware` to a Starlette/FastAPI app, once."""
+    if not any(getattr(m, "cls", None) is Middleware for m in app.user_middleware):
+        app.add_middleware(Middleware)
+
+
+def flush(timeout: float = 5.0) -> bool:
+    """Wait until every captured event is stored (and handed to Sentry), or `timeout` passes.
+
+    Returns True when everything queued was written.
+    """
+    sentry_sdk.flush(timeout=timeout)
+    runtime = _runtime.current()
+    if runtime is None or runtime.store is None:
+        return True
+    return runtime.store.flush(timeout)
+
+
+def shutdown(timeout: float = 5.0) -> None:
+    """Drain the queues and stop inferwatch's threads (also done at interpreter exit)."""
+    previous = _runtime.install(None)
+    if previous is not None:
+        sentry_sdk.flush(timeout=timeout)
+        previous.close(timeout)
+
+
+def capture_exception(error: BaseException | None = None) -> str | None:
+    """Capture `error` (or the one being handled) with the request and model context.
+
+    >>> try: predict(x)
+    ... except ValueError as exc: inferwatch.capture_exception(exc)  # doctest: +SKIP
+    """
+    return sentry_sdk.capture_exception(error)
+
+
+def log_usage(endpoint: str, user_input: Any) -> None:
+    """Store a usage record (redacted, summarised) for later analytics; never raises.
+
+    >>> inferwatch.log_usage("/predict", {"text": text})  # doctest: +SKIP
+    """
+    runtime = _runtime.current()
+    if runtime is None or runtime.store is None:
+        return
+    runtime.store.add("usage", {
+        "timestamp": time.time(), "endpoint": str(endpoint)[:200], "request_id": request_id(),
+        "data": summarize(user_input, runtime.budget),
+    })

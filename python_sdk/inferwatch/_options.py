@@ -1,0 +1,111 @@
+"""Typed options for `inferwatch.init`; the environment is read here and nowhere else."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from ._errors import ConfigError
+from ._types import BeforeSend, Environ, Mask
+
+DEFAULT_STORE = Path(".inferwatch") / "events.db"
+
+
+class _Default:
+    def __repr__(self) -> str:
+        return "DEFAULT"
+
+
+DEFAULT: Any = _Default()
+"""Marks an option left to its default (for `store`, where `None` means "no store")."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Options:
+    """Everything `init` accepts, checked once.
+
+    >>> Options(sample_rate=0.5).sample_rate
+    0.5
+    """
+
+    dsn: str | None = None
+    store: Path | None = DEFAULT_STORE
+    environment: str | None = None
+    release: str | None = None
+    sample_rate: float = 1.0
+    generations_sample_rate: float = 1.0
+    include_local_variables: bool = False
+    max_field_chars: int = 10_000
+    max_context_bytes: int = 20_000
+    queue_size: int = 10_000
+    mask: Mask | None = None
+    before_send: BeforeSend | None = None
+    middleware: bool = True
+    log_model_calls: bool = True
+    debug: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("sample_rate", "generations_sample_rate"):
+            _check_rate(name, getattr(self, name))
+        for name in ("max_field_chars", "max_context_bytes", "queue_size"):
+            _check_positive_int(name, getattr(self, name))
+        for name in ("mask", "before_send"):
+            value = getattr(self, name)
+            if value is not None and not callable(value):
+                raise ConfigError(f"inferwatch: option {name!r} must be callable, got {value!r}")
+        for name in ("dsn", "environment", "release"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                raise ConfigError(f"inferwatch: option {name!r} must be a string, got {value!r}")
+        if self.dsn:
+            _check_dsn(self.dsn)
+
+    @classmethod
+    def build(
+        cls, *, environ: Environ | None = None, store: Any = DEFAULT, **kwargs: Any
+    ) -> Options:
+        """Options from keyword arguments, filling DSN and store from the environment."""
+        env = os.environ if environ is None else environ
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(kwargs) - known)
+        if unknown:
+            raise ConfigError(f"inferwatch: unknown option {unknown[0]!r}")
+        if kwargs.get("dsn") is None:
+            kwargs["dsn"] = env.get("SENTRY_DSN") or None
+        for name, var in (("environment", "SENTRY_ENVIRONMENT"), ("release", "SENTRY_RELEASE")):
+            if kwargs.get(name) is None:
+                kwargs[name] = env.get(var) or None
+        return cls(store=_store_path(store, env), **kwargs)
+
+
+def _store_path(store: Any, env: Environ) -> Path | None:
+    if store is None:
+        return None
+    if store is DEFAULT:
+        return Path(env.get("INFERWATCH_STORE") or DEFAULT_STORE)
+    if isinstance(store, str | os.PathLike):
+        return Path(store)
+    raise ConfigError(f"inferwatch: option 'store' must be a path or None, got {store!r}")
+
+
+def _check_rate(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise ConfigError(
+            f"inferwatch: option {name!r} must be a number between 0 and 1, got {value!r}"
+        )
+
+
+def _check_positive_int(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ConfigError(f"inferwatch: option {name!r} must be a positive integer, got {value!r}")
+
+
+def _check_dsn(dsn: str) -> None:
+    from sentry_sdk.utils import BadDsn, Dsn
+
+    try:
+        Dsn(dsn)
+    except BadDsn as exc:
+        raise ConfigError(f"inferwatch: option 'dsn' is not a valid Sentry DSN: {dsn!r}") from exc

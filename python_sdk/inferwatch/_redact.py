@@ -1,0 +1,123 @@
+"""Value-level redaction and size budgets, applied before anything leaves the process.
+
+sentry-sdk neither scrubs nor trims `contexts`, and model input is where users paste secrets,
+so every string inferwatch records passes through `redact_text`, and every mapping key through
+the denylist in `is_sensitive_key`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ._types import Mask
+
+FILTERED = "[Filtered]"
+
+_DIGIT_RUN = re.compile(r"\d[\d ().+-]{8,}\d")
+
+
+def _has(*needles: str) -> Callable[[str], bool]:
+    return lambda text: any(n in text for n in needles)
+
+
+# (kind, cheap test that must pass before the regex runs, regex): most strings skip every regex.
+_RULES: list[tuple[str, Callable[[str], bool], re.Pattern[str]]] = [
+    ("jwt", _has("eyJ"), re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[\w-]+")),
+    ("bearer", _has("earer", "EARER"), re.compile(r"\b[Bb](?i:earer)\s+[\w\-.~+/]{8,}=*")),
+    (
+        "api_key",
+        _has("k-", "AKIA", "ASIA", "_", "xox", "AIza"),
+        re.compile(
+            r"\b(?:[sprk]k-(?:[A-Za-z0-9]+-)?[\w-]{16,}|(?:AKIA|ASIA)[0-9A-Z]{16}\b"
+            r"|(?:ghp|gho|ghs|ghu|github_pat|glpat|xox[abprs])[-_][\w-]{16,}|AIza[\w-]{35})"
+        ),
+    ),
+    ("email", _has("@"), re.compile(r"\b[\w.%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")),
+    ("card", _DIGIT_RUN.search, re.compile(r"(?<![\w-])\d(?:[ -]?\d){12,18}(?![\w-])")),
+    (
+        "phone",
+        _DIGIT_RUN.search,
+        re.compile(
+            r"(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{2,4}\)[ .-]?|\d{2,4}[ .-])"
+            r"\d{3,4}[ .-]\d{3,4}(?![\w-])"
+        ),
+    ),
+]
+
+_SENSITIVE_WORDS = frozenset(
+    "password passwd pwd pass secret secrets token auth authorization cookie cookies "
+    "credential credentials csrf xsrf ssn cvv cvc apikey signature".split()
+)
+_SENSITIVE_JOINED = ("apikey", "api_key", "privatekey", "secretkey", "accesskey", "setcookie")
+_WORD_SPLIT = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z])(?=[A-Z])")
+
+
+def is_sensitive_key(key: str) -> bool:
+    """Whether a mapping key names a secret (`password`, `X-Api-Key`, `refresh_token`, ...).
+
+    >>> is_sensitive_key("refresh_token"), is_sensitive_key("max_tokens")
+    (True, False)
+    """
+    words = {w.lower() for w in _WORD_SPLIT.split(key) if w}
+    if words & _SENSITIVE_WORDS:
+        return True
+    joined = key.lower().replace("-", "_")
+    return any(part in joined or part in joined.replace("_", "") for part in _SENSITIVE_JOINED)
+
+
+def _luhn_ok(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch) * (2 if i % 2 else 1)
+        total += d - 9 if d > 9 else d
+    return total % 10 == 0
+
+
+def _card(match: re.Match[str]) -> str:
+    return "[card]" if _luhn_ok(re.sub(r"\D", "", match.group())) else match.group()
+
+
+def redact_text(text: str, mask: Mask | None = None) -> str:
+    """Replace emails, keys, tokens, card and phone numbers in `text`.
+
+    >>> redact_text("mail bob@example.com key sk-abcdefghijklmnopqrstu")
+    'mail [email] key [api_key]'
+    """
+    out = text
+    if len(text) >= 8:
+        for kind, worth_trying, regex in _RULES:
+            if worth_trying(out):
+                out = regex.sub(_card if kind == "card" else f"[{kind}]", out)
+    if mask is not None:
+        try:
+            out = str(mask(out))
+        except Exception:
+            out = FILTERED
+    return out
+
+
+def redact(value: Any, mask: Mask | None = None, *, _depth: int = 0) -> Any:
+    """Redact strings at any depth of JSON-like data; values under sensitive keys are filtered."""
+    if isinstance(value, str):
+        return redact_text(value, mask)
+    if _depth > 20:
+        return "[too deep]"
+    if isinstance(value, Mapping):
+        return {
+            k: FILTERED
+            if isinstance(k, str) and is_sensitive_key(k) and v is not None
+            else redact(v, mask, _depth=_depth + 1)
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [redact(v, mask, _depth=_depth + 1) for v in value]
+    return value
+
+
+def truncate(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters, saying how long it was."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… [{len(text)} chars]"

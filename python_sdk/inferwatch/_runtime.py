@@ -1,0 +1,42 @@
+"""The configuration `init` installed: options, store and forwarder, shared by every entry point."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ._forward import Forwarder
+from ._options import Options
+from ._summary import Budget
+from .store import Store
+
+
+@dataclass(frozen=True)
+class Runtime:
+    options: Options
+    store: Store | None
+    forwarder: Forwarder | None
+
+    @property
+    def budget(self) -> Budget:
+        return Budget(field_chars=self.options.max_field_chars, mask=self.options.mask)
+
+    def close(self, timeout: float = 5.0) -> None:
+        if self.store is not None:
+            self.store.close(timeout)
+        if self.forwarder is not None:
+            self.forwarder.close(timeout)
+
+
+_current: Runtime | None = None
+
+
+def current() -> Runtime | None:
+    """The runtime of the last `init`, or None before it."""
+    return _current
+
+
+def install(runtime: Runtime | None) -> Runtime | None:
+    """Make `runtime` current; returns the one it replaced."""
+    global _current
+    previous, _current = _current, runtime
+    return previous

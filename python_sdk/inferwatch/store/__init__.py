@@ -1,0 +1,28 @@
+"""The local SQLite store: the writer, grouping into issues, and the queries that read it."""
+
+from __future__ import annotations
+
+from ._grouping import fingerprint, normalize_message
+from ._queries import (
+    get_issue,
+    latest_event,
+    list_generations,
+    list_issues,
+    list_usage,
+    open_readonly,
+)
+from ._store import IssueChange, Row, Store
+
+__all__ = [
+    "IssueChange",
+    "Row",
+    "Store",
+    "fingerprint",
+    "get_issue",
+    "latest_event",
+    "list_generations",
+    "list_issues",
+    "list_usage",
+    "normalize_message",
+    "open_readonly",
+]

@@ -1,0 +1,114 @@
+"""The SQLite schema: events in the Sentry event schema, grouped into issues."""
+
+from __future__ import annotations
+
+import sqlite3
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS issues (
+    id INTEGER PRIMARY KEY,
+    fingerprint TEXT NOT NULL UNIQUE,
+    title TEXT NOT NULL,
+    culprit TEXT NOT NULL DEFAULT '',
+    level TEXT NOT NULL DEFAULT 'error',
+    platform TEXT NOT NULL DEFAULT 'python',
+    environment TEXT,
+    release TEXT,
+    count INTEGER NOT NULL DEFAULT 0,
+    first_seen REAL NOT NULL,
+    last_seen REAL NOT NULL,
+    status TEXT NOT NULL DEFAULT 'unresolved',
+    regressed INTEGER NOT NULL DEFAULT 0,
+    last_event_id TEXT
+);
+CREATE INDEX IF NOT EXISTS issues_by_last_seen ON issues (last_seen DESC);
+CREATE INDEX IF NOT EXISTS issues_by_status ON issues (status, last_seen DESC);
+CREATE INDEX IF NOT EXISTS issues_by_platform ON issues (platform, last_seen DESC);
+
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY,
+    event_id TEXT NOT NULL UNIQUE,
+    issue_id INTEGER NOT NULL REFERENCES issues (id),
+    timestamp REAL NOT NULL,
+    platform TEXT,
+    level TEXT,
+    environment TEXT,
+    release TEXT,
+    request_id TEXT,
+    trace_id TEXT,
+    session_id TEXT,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_by_issue ON events (issue_id, timestamp DESC);
+CREATE INDEX IF NOT EXISTS events_by_time ON events (timestamp);
+CREATE INDEX IF NOT EXISTS events_by_request ON events (request_id);
+CREATE INDEX IF NOT EXISTS events_by_trace ON events (trace_id);
+CREATE INDEX IF NOT EXISTS events_by_session ON events (session_id);
+
+CREATE TABLE IF NOT EXISTS generations (
+    id INTEGER PRIMARY KEY,
+    timestamp REAL NOT NULL,
+    source TEXT NOT NULL DEFAULT 'backend',
+    model TEXT NOT NULL,
+    version TEXT,
+    status TEXT NOT NULL,
+    duration_ms REAL,
+    first_chunk_ms REAL,
+    input_tokens INTEGER,
+    output_tokens INTEGER,
+    error_type TEXT,
+    request_id TEXT,
+    trace_id TEXT,
+    session_id TEXT
+);
+CREATE INDEX IF NOT EXISTS generations_by_time ON generations (timestamp);
+CREATE INDEX IF NOT EXISTS generations_by_model ON generations (model, timestamp);
+CREATE INDEX IF NOT EXISTS generations_by_request ON generations (request_id);
+
+CREATE TABLE IF NOT EXISTS usage (
+    id INTEGER PRIMARY KEY,
+    timestamp REAL NOT NULL,
+    endpoint TEXT NOT NULL,
+    request_id TEXT,
+    data TEXT
+);
+CREATE INDEX IF NOT EXISTS usage_by_endpoint ON usage (endpoint, timestamp);
+
+CREATE TABLE IF NOT EXISTS requests (
+    id INTEGER PRIMARY KEY,
+    timestamp REAL NOT NULL,
+    method TEXT NOT NULL,
+    route TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    duration_ms REAL NOT NULL,
+    request_id TEXT
+);
+CREATE INDEX IF NOT EXISTS requests_by_time ON requests (timestamp);
+CREATE INDEX IF NOT EXISTS requests_by_request ON requests (request_id);
+
+CREATE TABLE IF NOT EXISTS browser_activity (
+    id INTEGER PRIMARY KEY,
+    timestamp REAL NOT NULL,
+    type TEXT NOT NULL,
+    session_id TEXT,
+    url TEXT,
+    data TEXT
+);
+CREATE INDEX IF NOT EXISTS activity_by_session ON browser_activity (session_id, timestamp);
+"""
+
+
+def connect(path: str, *, readonly: bool = False, timeout: float = 5.0) -> sqlite3.Connection:
+    """A connection in WAL mode; `readonly` opens the file without creating it."""
+    if readonly:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=timeout)
+    else:
+        conn = sqlite3.connect(path, timeout=timeout, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def create(conn: sqlite3.Connection) -> None:
+    conn.executescript(SCHEMA)

@@ -1,0 +1,317 @@
+"""The local store: a SQLite file written by one thread from a bounded queue.
+
+Capturing never waits for the disk: `add` puts a row on the queue or counts it dropped. The
+writer thread commits rows in batches (WAL), so a row is durable once its batch is committed.
+Failures are counted by reason and logged once; nothing raises into the app.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import sqlite3
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .._types import Event
+from . import _grouping, _schema
+from ._timestamps import event_timestamp
+
+logger = logging.getLogger("inferwatch")
+
+Row = tuple[str, dict[str, Any]]
+"""A row to store: its kind (`event`, `generation`, `usage`, `request`, `activity`) and data."""
+
+
+@dataclass(frozen=True)
+class IssueChange:
+    """What storing one event did to its issue, for alerting."""
+
+    kind: str  # "new", "regression" or "recurrence"
+    issue_id: int
+    title: str
+    platform: str
+    event: Event
+
+
+@dataclass
+class _Batch:
+    rows: list[Row]
+    done: threading.Event = field(default_factory=threading.Event)
+    ok: bool = False
+
+
+_STOP = object()
+
+
+class Store:
+    """Writes events, generation records, usage and requests to one SQLite file.
+
+    >>> store = Store(tmp_path / "events.db")      # doctest: +SKIP
+    >>> store.add("event", event); store.flush(5)  # doctest: +SKIP
+    """
+
+    def __init__(self, path: str | Path, *, queue_size: int = 10_000, batch_size: int = 500):
+        self.path = Path(path)
+        self.listeners: list[Callable[[IssueChange], None]] = []
+        self._queue: queue.Queue[Any] = queue.Queue(queue_size)
+        self._batch_size = batch_size
+        self._counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self._logged: set[str] = set()
+        self._conn: sqlite3.Connection | None = None
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="inferwatch-store", daemon=True)
+        self._thread.start()
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.path)!r})"
+
+    def add(self, kind: str, data: dict[str, Any]) -> bool:
+        """Queue one row without waiting; False (and counted) when it cannot be taken."""
+        if self._closed:
+            self._drop("closed", 1)
+            return False
+        try:
+            self._queue.put_nowait((kind, data))
+        except queue.Full:
+            self._drop("queue_full", 1)
+            return False
+        self._count("accepted")
+        return True
+
+    def write(self, rows: Iterable[Row], timeout: float = 10.0) -> bool:
+        """Store `rows` and wait until they are committed (the collector acknowledges after)."""
+        batch = _Batch(list(rows))
+        try:
+            self._queue.put(batch, timeout=timeout)
+        except queue.Full:
+            self._drop("queue_full", len(batch.rows))
+            return False
+        self._count("accepted", len(batch.rows))
+        return batch.done.wait(timeout) and batch.ok
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Wait until every row queued before this call is committed, or `timeout` passes."""
+        if not self._thread.is_alive():
+            return self._queue.empty()
+        marker = _Batch([])
+        try:
+            self._queue.put(marker, timeout=timeout)
+        except queue.Full:
+            return False
+        return marker.done.wait(timeout)
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Drain the queue, then stop the writer thread."""
+        if self._closed:
+            return
+        self.flush(timeout)
+        self._closed = True
+        try:
+            self._queue.put(_STOP, timeout=timeout)
+        except queue.Full:
+            return
+        self._thread.join(timeout)
+
+    def stats(self) -> dict[str, Any]:
+        """Counts: accepted, stored, dropped by reason, and the queue depth."""
+        with self._lock:
+            counts = dict(self._counts)
+        dropped = {k.split(":", 1)[1]: v for k, v in counts.items() if k.startswith("dropped:")}
+        return {
+            "accepted": counts.get("accepted", 0),
+            "stored": counts.get("stored", 0),
+            "dropped": dropped,
+            "queue_depth": self._queue.qsize(),
+        }
+
+    # -- the writer thread -------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            items = [self._queue.get()]
+            while len(items) < self._batch_size:
+                try:
+                    items.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            stop = any(item is _STOP for item in items)
+            self._write_items([i for i in items if i is not _STOP])
+            if stop:
+                self._close_connection()
+                return
+
+    def _write_items(self, items: list[Any]) -> None:
+        batches = [i for i in items if isinstance(i, _Batch)]
+        rows = [i for i in items if isinstance(i, tuple)]
+        for batch in batches:
+            rows.extend(batch.rows)
+        ok = self._commit(rows) if rows else True
+        for batch in batches:
+            batch.ok = ok
+            batch.done.set()
+
+    def _commit(self, rows: list[Row]) -> bool:
+        changes: list[IssueChange] = []
+        try:
+            conn = self._connection()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                stored = sum(self._insert(conn, kind, data, changes) for kind, data in rows)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        except (sqlite3.Error, OSError) as exc:
+            self._close_connection()
+            self._drop(_reason(exc), len(rows), exc)
+            return False
+        self._count("stored", stored)
+        self._notify(changes)
+        return True
+
+    def _insert(
+        self, conn: sqlite3.Connection, kind: str, data: dict[str, Any], changes: list[IssueChange]
+    ) -> int:
+        insert = _INSERTS.get(kind)
+        try:
+            if insert is None:
+                raise ValueError(f"unknown row kind {kind!r}")
+            change = insert(conn, data)
+        except (ValueError, TypeError, KeyError, sqlite3.InterfaceError) as exc:
+            self._drop("invalid", 1, exc)
+            return 0
+        if isinstance(change, IssueChange):
+            changes.append(change)
+        return 1
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = _schema.connect(str(self.path))
+            try:
+                _schema.create(conn)
+            except BaseException:
+                conn.close()
+                raise
+            self._conn = conn
+        return self._conn
+
+    def _close_connection(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            finally:
+                self._conn = None
+
+    def _notify(self, changes: list[IssueChange]) -> None:
+        for change in changes:
+            for listener in list(self.listeners):
+                try:
+                    listener(change)
+                except Exception:
+                    logger.exception("inferwatch: an issue listener failed")
+
+    def _count(self, key: str, n: int = 1) -> None:
+        with self._lock:
+            self._counts[key] += n
+
+    def _drop(self, reason: str, n: int, exc: BaseException | None = None) -> None:
+        self._count(f"dropped:{reason}", n)
+        if reason not in self._logged:
+            self._logged.add(reason)
+            logger.warning("inferwatch: store %s is dropping rows (%s): %s", self.path, reason, exc)
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).lower()
+    for needle, reason in (
+        ("locked", "locked"),
+        ("busy", "locked"),
+        ("full", "disk_full"),
+        ("readonly", "readonly"),
+        ("read-only", "readonly"),
+        ("unable to open", "unwritable"),
+        ("permission", "unwritable"),
+    ):
+        if needle in text:
+            return reason
+    return "write_error"
+
+
+def _insert_event(conn: sqlite3.Connection, event: Event) -> IssueChange | None:
+    event_id = str(event.get("event_id") or "")
+    if not event_id:
+        raise ValueError("event has no event_id")
+    if conn.execute("SELECT 1 FROM events WHERE event_id = ?", (event_id,)).fetchone():
+        return None  # a retried delivery: stored once
+    ts = event_timestamp(event)
+    fp = _grouping.fingerprint(event)
+    issue = conn.execute("SELECT id, status FROM issues WHERE fingerprint = ?", (fp,)).fetchone()
+    platform = str(event.get("platform") or "python")
+    title = _grouping.title(event)
+    if issue is None:
+        issue_id = conn.execute(
+            "INSERT INTO issues (fingerprint, title, culprit, level, platform, environment, release,"
+            " count, first_seen, last_seen, last_event_id) VALUES (?,?,?,?,?,?,?,1,?,?,?)",
+            (fp, title, _grouping.culprit(event), event.get("level") or "error", platform,
+             event.get("environment"), event.get("release"), ts, ts, event_id),
+        ).lastrowid
+        kind = "new"
+    else:
+        issue_id = issue["id"]
+        kind = "regression" if issue["status"] == "resolved" else "recurrence"
+        conn.execute(
+            "UPDATE issues SET count = count + 1, last_seen = max(last_seen, ?), last_event_id = ?,"
+            " environment = coalesce(?, environment), release = coalesce(?, release),"
+            " regressed = CASE WHEN status = 'resolved' THEN 1 ELSE regressed END,"
+            " status = CASE WHEN status = 'resolved' THEN 'unresolved' ELSE status END"
+            " WHERE id = ?",
+            (ts, event_id, event.get("environment"), event.get("release"), issue_id),
+        )
+    tags = event.get("tags") if isinstance(event.get("tags"), dict) else {}
+    trace = ((event.get("contexts") or {}).get("trace") or {}).get("trace_id")
+    conn.execute(
+        "INSERT INTO events (event_id, issue_id, timestamp, platform, level, environment, release,"
+        " request_id, trace_id, session_id, data) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        (event_id, issue_id, ts, platform, event.get("level"), event.get("environment"),
+         event.get("release"), tags.get("request_id"), trace, tags.get("session_id"),
+         json.dumps(event, default=str)),
+    )
+    assert issue_id is not None
+    return IssueChange(kind, issue_id, title, platform, event)
+
+
+def _columns(table: str, names: tuple[str, ...]) -> Callable[[sqlite3.Connection, dict[str, Any]], None]:
+    sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+
+    def insert(conn: sqlite3.Connection, data: dict[str, Any]) -> None:
+        values = [data.get(n) for n in names]
+        values = [json.dumps(v, default=str) if isinstance(v, dict | list) else v for v in values]
+        if values[0] is None:
+            values[0] = time.time()
+        conn.execute(sql, values)
+
+    return insert
+
+
+_INSERTS: dict[str, Callable[[sqlite3.Connection, dict[str, Any]], IssueChange | None]] = {
+    "event": _insert_event,
+    "generation": _columns(
+        "generations",
+        ("timestamp", "source", "model", "version", "status", "duration_ms", "first_chunk_ms",
+         "input_tokens", "output_tokens", "error_type", "request_id", "trace_id", "session_id"),
+    ),
+    "usage": _columns("usage", ("timestamp", "endpoint", "request_id", "data")),
+    "request": _columns(
+        "requests", ("timestamp", "method", "route", "status", "duration_ms", "request_id")
+    ),
+    "activity": _columns("browser_activity", ("timestamp", "type", "session_id", "url", "data")),
+}
