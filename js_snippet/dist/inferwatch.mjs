@@ -34,6 +34,14 @@ var causes = (e) => {
   return out;
 };
 
+// src/lib/safe.js
+var safe = (fn) => function(...a) {
+  try {
+    return fn.apply(this, a);
+  } catch {
+  }
+};
+
 // src/core.js
 var IGNORED = /^(Script error\.?|ResizeObserver loop .*)$/;
 var pipeline = (o2, add, base, rnd = Math.random) => (ev) => {
@@ -51,10 +59,10 @@ var errorEvent = (err, mechanism, handled, extra) => {
   if (!IGNORED.test(i.message))
     return { type: "error", ...i, mechanism, handled, cause: causes(err), breadcrumbs: crumbs.slice(), ...extra };
 };
-var both = (emit2) => (ev) => {
+var both = (emit2) => safe((ev) => {
   crumb(ev);
   emit2(ev);
-};
+});
 
 // src/lib/selector.js
 var SENSITIVE = /pass|secret|token|card|cvv|ssn|api.?key|auth/i;
@@ -68,7 +76,7 @@ var selector = (el) => {
   const named = el.closest("[data-iw-name]");
   if (named) return named.getAttribute("data-iw-name").slice(0, 80);
   let out = "";
-  for (let e = el, n = 0; e && e.tagName && n < 5; e = e.parentElement, n++) {
+  for (let e = el, n = 0; e && e.parentElement && n < 5; e = e.parentElement, n++) {
     const next = part(e) + (out && " > " + out);
     if (out && next.length > 80) break;
     out = next;
@@ -171,14 +179,6 @@ var generations = (emit2, p = performance) => {
 
 // src/lib/id.js
 var hex = (n) => Array.from(crypto.getRandomValues(new Uint8Array(n)), (b) => (b + 256).toString(16).slice(1)).join("");
-
-// src/lib/safe.js
-var safe = (fn) => function(...a) {
-  try {
-    return fn.apply(this, a);
-  } catch {
-  }
-};
 
 // src/pageviews.js
 var pageviews = (w, on, send) => {
@@ -292,7 +292,7 @@ var transport = (url, fetch2, beacon, now = Date.now, take = bucket(10, 100, now
     const k = key(e), same = k && q.find((x) => key(x) == k);
     if (same) return same.count = (same.count || 1) + 1;
     if (!take()) return;
-    q.push(e) > 199 && q.shift();
+    q.push(e) > 200 && q.shift();
     if (k && !timer) timer = setTimeout(() => flush2(timer = 0), 1e3);
     q.length > 19 && flush2();
   };

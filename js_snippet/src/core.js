@@ -1,6 +1,7 @@
 // The one path every event takes: common fields, sampling, beforeSend, then the transport.
 import { crumb, crumbs } from './breadcrumbs.js';
 import { causes, info } from './lib/errinfo.js';
+import { safe } from './lib/safe.js';
 
 const IGNORED = /^(Script error\.?|ResizeObserver loop .*)$/;
 
@@ -23,7 +24,8 @@ export const errorEvent = (err, mechanism, handled, extra) => {
 };
 
 // Clicks, page views and console lines are both a breadcrumb and an event.
-export const both = (emit) => (ev) => {
-  crumb(ev);
-  emit(ev);
-};
+export const both = (emit) =>
+  safe((ev) => {
+    crumb(ev);
+    emit(ev);
+  });

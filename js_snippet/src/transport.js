@@ -58,7 +58,7 @@ export const transport = (url, fetch, beacon, now = Date.now, take = bucket(10, 
       same = k && q.find((x) => key(x) == k);
     if (same) return (same.count = (same.count || 1) + 1);
     if (!take()) return;
-    q.push(e) > 199 && q.shift();
+    q.push(e) > 200 && q.shift();
     // errors go out within a second, so a crash report arrives while the page stays open
     if (k && !timer) timer = setTimeout(() => flush((timer = 0)), 1e3);
     q.length > 19 && flush();

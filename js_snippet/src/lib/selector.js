@@ -25,7 +25,7 @@ export const selector = (el) => {
   const named = el.closest('[data-iw-name]');
   if (named) return named.getAttribute('data-iw-name').slice(0, 80);
   let out = '';
-  for (let e = el, n = 0; e && e.tagName && n < 5; e = e.parentElement, n++) {
+  for (let e = el, n = 0; e && e.parentElement && n < 5; e = e.parentElement, n++) {
     const next = part(e) + (out && ' > ' + out);
     if (out && next.length > 80) break;
     out = next;
