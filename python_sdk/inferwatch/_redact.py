@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ._types import Mask
 
@@ -121,3 +122,15 @@ def truncate(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     return f"{text[:limit]}… [{len(text)} chars]"
+
+
+def redact_url(url: str, mask: Mask | None = None) -> str:
+    """A URL with the values of sensitive query parameters filtered and the rest redacted."""
+    parts = urlsplit(url)
+    if not parts.query:
+        return redact_text(url, mask)
+    query = urlencode(
+        [(k, FILTERED if is_sensitive_key(k) else v)
+         for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+    )
+    return redact_text(urlunsplit(parts._replace(query=query)), mask)

@@ -1,0 +1,197 @@
+"""`POST /iw/ingest`: the snippet's batches. `GET /iw/inferwatch.js`: the built snippet.
+
+Checks in order: origin (403), key (401/403), rate (429), size (413), JSON (400); then each
+event is validated on its own, so one bad event never costs the good ones beside it.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import uuid
+from importlib import resources
+from typing import Any
+
+import pydantic
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from sentry_sdk.envelope import Envelope
+from starlette.concurrency import run_in_threadpool
+
+from .._redact import redact, redact_url
+from .._types import Event
+from ..store import Row
+from . import _browser_schema as schema
+from ._collector import Collector
+from ._guards import client_id, cors_headers, origin_allowed, read_body, uninstrumented
+from ._stack import parse_stack
+
+SDK = {"name": "inferwatch.js", "version": "0.1.0"}
+_CATEGORY = {"click": "ui.click", "pageview": "navigation", "console": "console"}
+
+
+def browser_router(collector: Collector) -> APIRouter:
+    """The snippet's routes, to mount in any FastAPI app or serve with `create_app`."""
+    router = APIRouter()
+    config = collector.config
+
+    @router.options("/iw/ingest", include_in_schema=False)
+    async def preflight(request: Request) -> Response:
+        return Response(status_code=204, headers=cors_headers(request.headers.get("origin"), config))
+
+    @router.post("/iw/ingest")
+    @uninstrumented
+    async def ingest(request: Request) -> Response:
+        origin = request.headers.get("origin")
+        headers = cors_headers(origin, config)
+
+        def answer(status: int, body: dict[str, Any], **extra: str) -> JSONResponse:
+            if status >= 400:
+                collector.count(f"refused_{status}")
+            return JSONResponse(body, status, headers={**headers, **extra})
+
+        if not origin_allowed(origin, config):
+            return answer(403, {"error": f"origin {origin} is not allowed (see --allow-origin)"})
+        key = request.query_params.get("key") or request.headers.get("x-inferwatch-key")
+        if not key:
+            return answer(401, {"error": "missing key: add ?key=KEY (see `inferwatch snippet`)"})
+        if not secrets.compare_digest(key.encode(), config.key.encode()):
+            return answer(403, {"error": "wrong key for this collector"})
+        wait = collector.limiter.take(client_id(request, key))
+        if wait:
+            return answer(429, {"error": "rate limited"}, **{"Retry-After": str(max(1, round(wait)))})
+        body = await read_body(request, config.max_body_bytes)
+        events, error = _parse(body)
+        if error:
+            return answer(400, {"error": error})
+        rows, invalid = _rows(events)
+        if rows and not await run_in_threadpool(collector.store.write, rows):
+            return answer(503, {"error": "the store cannot take events now"}, **{"Retry-After": "5"})
+        _forward(collector, rows)
+        accepted = len(events) - len(invalid)
+        collector.count("browser_accepted", accepted)
+        collector.count("browser_invalid", len(invalid))
+        return answer(200, {"accepted": accepted, "invalid": len(invalid), "errors": invalid[:5]})
+
+    @router.get("/iw/inferwatch.js", include_in_schema=False)
+    async def snippet() -> Response:
+        return Response(snippet_source(), media_type="application/javascript",
+                        headers={"Cache-Control": "public, max-age=300",
+                                 "Access-Control-Allow-Origin": "*"})
+
+    @router.get("/iw/inferwatch.min.js.map", include_in_schema=False)
+    async def snippet_map() -> Response:
+        return Response(_static("inferwatch.min.js.map"), media_type="application/json")
+
+    return router
+
+
+def snippet_source() -> bytes:
+    """The built snippet shipped inside the package."""
+    return _static("inferwatch.min.js")
+
+
+def _static(name: str) -> bytes:
+    return (resources.files("inferwatch") / "_static" / name).read_bytes()
+
+
+def _parse(body: bytes) -> tuple[list[Any], str | None]:
+    try:
+        batch = json.loads(body)
+    except (ValueError, RecursionError):
+        return [], "the body is not JSON (send the batch as JSON text)"
+    if not isinstance(batch, dict) or not isinstance(batch.get("events"), list):
+        return [], 'the body must be an object with an "events" list'
+    if len(batch["events"]) > schema.MAX_EVENTS:
+        return [], f"a batch holds at most {schema.MAX_EVENTS} events"
+    return batch["events"], None
+
+
+def _rows(raw_events: list[Any]) -> tuple[list[Row], list[str]]:
+    rows: list[Row] = []
+    invalid: list[str] = []
+    for i, raw in enumerate(raw_events):
+        try:
+            event = schema.validate(raw)
+        except pydantic.ValidationError as exc:
+            first = exc.errors()[0]
+            invalid.append(f"event {i}: {'.'.join(map(str, first['loc']))}: {first['msg']}")
+            continue
+        except RecursionError:
+            invalid.append(f"event {i}: nested too deeply")
+            continue
+        rows.append(to_row(event))
+    return rows, invalid
+
+
+def to_row(event: schema.BrowserEvent) -> Row:
+    """A validated snippet event as a store row, redacted."""
+    if isinstance(event, schema.ErrorEvent):
+        return "event", redact(to_sentry_event(event))
+    if isinstance(event, schema.GenerationEvent):
+        return "generation", redact({
+            "timestamp": event.ts / 1000, "source": "browser",
+            "model": str(event.attrs.get("model") or event.name), "status": event.status,
+            "duration_ms": event.duration_ms, "first_chunk_ms": event.first_token_ms,
+            "output_tokens": event.output_tokens, "trace_id": event.trace_id,
+            "request_id": event.request_id or event.trace_id, "session_id": event.session,
+        })
+    data = event.model_dump(exclude={"type", "ts", "session", "url"}, exclude_none=True)
+    return "activity", redact({
+        "timestamp": event.ts / 1000, "type": event.type, "session_id": event.session,
+        "url": redact_url(event.url) if event.url else None, "data": data,
+    })
+
+
+def to_sentry_event(event: schema.ErrorEvent) -> Event:
+    """A browser error in the Sentry event schema (platform `javascript`)."""
+    chain = [*reversed(event.cause), event]  # Sentry lists the chain oldest first
+    values: list[dict[str, Any]] = [
+        {"type": e.name, "value": e.message, "stacktrace": {"frames": parse_stack(e.stack)}}
+        for e in chain
+    ]
+    values[-1]["mechanism"] = {"type": event.mechanism, "handled": event.handled}
+    out: Event = {
+        "event_id": uuid.uuid4().hex,
+        "timestamp": event.ts / 1000,
+        "platform": "javascript",
+        "level": "error",
+        "logger": "javascript",
+        "sdk": SDK,
+        "exception": {"values": values},
+        "breadcrumbs": {"values": [_breadcrumb(b) for b in event.breadcrumbs[-50:]]},
+        "tags": {"session_id": event.session, "mechanism": event.mechanism},
+        "extra": {"count": event.count},
+    }
+    if event.url:
+        out["request"] = {"url": redact_url(event.url)}
+        out["transaction"] = redact_url(event.url).split("?")[0]
+    for key in ("release", "environment", "user"):
+        if getattr(event, key):
+            out[key] = getattr(event, key)
+    if event.componentStack:
+        out["extra"]["componentStack"] = event.componentStack
+    if event.trace_id:
+        out["contexts"] = {"trace": {"trace_id": event.trace_id}}
+    return out
+
+
+def _breadcrumb(crumb: schema.Breadcrumb) -> dict[str, Any]:
+    message = crumb.selector or crumb.path or crumb.message or ""
+    out: dict[str, Any] = {"timestamp": crumb.ts / 1000, "category": _CATEGORY[crumb.type],
+                           "message": message}
+    if crumb.type == "console":
+        out["level"] = "warning" if crumb.level == "warn" else (crumb.level or "error")
+    if crumb.type == "pageview" and crumb.path:
+        out["data"] = {"to": crumb.path}
+    return out
+
+
+def _forward(collector: Collector, rows: list[Row]) -> None:
+    if collector.forwarder is None:
+        return
+    for kind, data in rows:
+        if kind == "event":
+            envelope = Envelope(headers={"event_id": data["event_id"]})
+            envelope.add_event(data)
+            collector.forwarder.submit(envelope.serialize())

@@ -1,0 +1,65 @@
+"""The collector's settings and its public key."""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from .._errors import ConfigError
+
+KEY_FILE = "collector.key"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CollectorConfig:
+    """What the ingest routes check: the key, the allowed origins, and the size and rate limits.
+
+    >>> CollectorConfig(key="abc", allow_origins=("https://app.example",))  # doctest: +ELLIPSIS
+    CollectorConfig(...)
+    """
+
+    key: str
+    allow_origins: tuple[str, ...] = ()
+    loopback: bool = True
+    max_body_bytes: int = 256 * 1024
+    max_event_bytes: int = 1024 * 1024
+    max_envelope_bytes: int = 20 * 1024 * 1024
+    rate_per_second: float = 50.0
+    rate_burst: int = 500
+    dsn: str | None = None
+    tunnel_dsns: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.key or not self.key.isascii() or not self.key.replace("-", "").isalnum():
+            raise ConfigError(f"inferwatch: the collector key must be letters and digits, got {self.key!r}")
+        for origin in self.allow_origins:
+            if not origin.startswith(("http://", "https://")) or origin.rstrip("/") != origin:
+                raise ConfigError(
+                    f"inferwatch: --allow-origin must look like https://app.example.com, got {origin!r}"
+                )
+
+
+def load_or_create_key(store_path: Path) -> str:
+    """The key kept beside the store, made on first use."""
+    path = store_path.parent / KEY_FILE
+    if path.exists():
+        key = path.read_text().strip()
+        if key:
+            return key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(16)
+    path.write_text(key + "\n")
+    path.chmod(0o600)
+    return key
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether `host` (an address or `localhost`) only listens on this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,108 @@
+"""What every ingest route checks before it stores anything: body size, origin, rate."""
+
+from __future__ import annotations
+
+import functools
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar, cast
+from urllib.parse import urlsplit
+
+import sentry_sdk
+from fastapi import HTTPException, Request
+
+from ._config import CollectorConfig, is_loopback_host
+
+
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+
+
+class BodyTooLarge(HTTPException):
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"The body is larger than the limit of {limit} bytes.")
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, read in chunks and refused as soon as it passes `limit` bytes."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge(limit)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def origin_allowed(origin: str | None, config: CollectorConfig) -> bool:
+    """Browsers send `Origin` on every POST; a request without one is not from a page."""
+    if origin is None:
+        return True
+    if origin in config.allow_origins:
+        return True
+    host = urlsplit(origin).hostname or ""
+    return config.loopback and is_loopback_host(host)
+
+
+def cors_headers(origin: str | None, config: CollectorConfig) -> dict[str, str]:
+    if origin is None or not origin_allowed(origin, config):
+        return {}
+    return {
+        "Access-Control-Allow-Origin": origin,
+        "Access-Control-Allow-Methods": "POST, OPTIONS",
+        "Access-Control-Allow-Headers": "Content-Type, Content-Encoding, X-Sentry-Auth",
+        "Access-Control-Expose-Headers": "Retry-After, X-Sentry-Rate-Limits",
+        "Access-Control-Max-Age": "600",
+        "Vary": "Origin",
+    }
+
+
+class RateLimiter:
+    """A token bucket per client: `rate` a second with bursts of `burst`; bounded memory."""
+
+    def __init__(self, rate: float, burst: int, *, max_clients: int = 10_000) -> None:
+        self.rate, self.burst, self.max_clients = rate, burst, max_clients
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def take(self, client: str, cost: int = 1) -> float:
+        """0 when allowed; otherwise the seconds to wait before asking again."""
+        now = time.monotonic()
+        with self._lock:
+            tokens, last = self._buckets.pop(client, (float(self.burst), now))
+            tokens = min(float(self.burst), tokens + (now - last) * self.rate)
+            wait = 0.0 if tokens >= cost else (cost - tokens) / self.rate
+            self._buckets[client] = (tokens - cost if wait == 0 else tokens, now)
+            while len(self._buckets) > self.max_clients:
+                self._buckets.popitem(last=False)
+        return wait
+
+
+def client_id(request: Request, key: str) -> str:
+    return f"{key}:{request.client.host if request.client else '-'}"
+
+
+def uninstrumented(handler: F) -> F:
+    """Run an ingest handler where nothing it does can become an event.
+
+    A collector whose own process runs inferwatch or sentry-sdk must not report its own ingest:
+    an event about ingest would be ingested, and so on. Events captured inside are dropped, and
+    `Middleware` sees the marker and leaves the route alone.
+    """
+
+    @functools.wraps(handler)
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with sentry_sdk.isolation_scope() as scope:
+            scope.add_event_processor(_drop)
+            return await handler(*args, **kwargs)
+
+    wrapper.__inferwatch_ingest__ = True  # type: ignore[attr-defined]
+    return cast(F, wrapper)
+
+
+def _drop(event: Any, hint: Any) -> None:
+    return None
