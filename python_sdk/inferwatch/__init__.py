@@ -1,10 +1,10 @@
 """inferwatch: error reporting and monitoring for AI web apps.
 
-    import inferwatch
-    inferwatch.init(app)
+import inferwatch
+inferwatch.init(app)
 
-    @inferwatch.watch_model("sentiment")
-    def predict(text: str) -> str: ...
+@inferwatch.watch_model("sentiment")
+def predict(text: str) -> str: ...
 """
 
 from __future__ import annotations

@@ -70,7 +70,8 @@ class Middleware:
 def _capture_exception(exc: BaseException) -> None:
     client = sentry_sdk.get_client()
     event, hint = event_from_exception(
-        exc, client_options=client.options,
+        exc,
+        client_options=client.options,
         mechanism={"type": "inferwatch.asgi", "handled": False},
     )
     sentry_sdk.capture_event(event, hint=hint)
@@ -85,8 +86,14 @@ def _record(request: RequestInfo, status: int, duration_ms: float) -> None:
     runtime = _runtime.current()
     if runtime is None or runtime.store is None:
         return
-    runtime.store.add("request", {
-        "timestamp": time.time(), "method": request.method,
-        "route": request.route or "<unmatched>", "status": status or 500,
-        "duration_ms": round(duration_ms, 3), "request_id": request.request_id,
-    })
+    runtime.store.add(
+        "request",
+        {
+            "timestamp": time.time(),
+            "method": request.method,
+            "route": request.route or "<unmatched>",
+            "status": status or 500,
+            "duration_ms": round(duration_ms, 3),
+            "request_id": request.request_id,
+        },
+    )

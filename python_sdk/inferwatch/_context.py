@@ -47,9 +47,11 @@ class RequestInfo:
         """The route template (`/items/{item_id}`), once routing has happened."""
         route = self.scope.get("route")
         template = getattr(route, "path", None)
-        if template is None:
+        if not isinstance(template, str):
             return None
-        prefix = str(self.scope.get("root_path", ""))[len(str(self.scope.get("app_root_path", ""))):]
+        prefix = str(self.scope.get("root_path", ""))[
+            len(str(self.scope.get("app_root_path", ""))) :
+        ]
         return prefix + template
 
     def as_sentry_request(self, mask: Mask | None = None) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import threading
 from collections import Counter
 
 import httpx
+from sentry_sdk.consts import EndpointType
 from sentry_sdk.utils import Dsn
 
 from ._version import VERSION
@@ -26,8 +27,9 @@ class Forwarder:
         self, dsn: str, *, transport: httpx.BaseTransport | None = None, queue_size: int = 1000
     ) -> None:
         parsed = Dsn(dsn)
-        self.url = parsed.get_api_url().replace("/store/", "/envelope/")
-        self.auth = parsed.to_auth(USER_AGENT).to_header()
+        auth = parsed.to_auth(USER_AGENT)
+        self.url = auth.get_api_url(EndpointType.ENVELOPE)
+        self.auth = auth.to_header()
         self._client = httpx.Client(transport=transport, timeout=10.0)
         self._queue: queue.Queue[bytes | threading.Event | None] = queue.Queue(queue_size)
         self.counts: Counter[str] = Counter()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, cast
 
 import sentry_sdk
 
@@ -19,7 +19,9 @@ from ._types import Environ
 from .store import Store
 
 
-def init(app: Any = None, *, store: Any = DEFAULT, environ: Environ | None = None, **options: Any) -> None:
+def init(
+    app: Any = None, *, store: Any = DEFAULT, environ: Environ | None = None, **options: Any
+) -> None:
     """Configure inferwatch once, at start-up; with `app`, also add `Middleware` to it.
 
     No DSN: events go to the local store (`.inferwatch/events.db`, or `INFERWATCH_STORE`) and
@@ -36,7 +38,7 @@ def init(app: Any = None, *, store: Any = DEFAULT, environ: Environ | None = Non
     sentry_sdk.init(
         dsn=opts.dsn or "",
         transport=LocalTransport(local, forwarder),
-        before_send=pipeline(opts),
+        before_send=cast(Any, pipeline(opts)),
         environment=opts.environment,
         release=opts.release,
         sample_rate=opts.sample_rate,
@@ -96,7 +98,12 @@ def log_usage(endpoint: str, user_input: Any) -> None:
     runtime = _runtime.current()
     if runtime is None or runtime.store is None:
         return
-    runtime.store.add("usage", {
-        "timestamp": time.time(), "endpoint": str(endpoint)[:200], "request_id": request_id(),
-        "data": summarize(user_input, runtime.budget),
-    })
+    runtime.store.add(
+        "usage",
+        {
+            "timestamp": time.time(),
+            "endpoint": str(endpoint)[:200],
+            "request_id": request_id(),
+            "data": summarize(user_input, runtime.budget),
+        },
+    )

@@ -38,7 +38,11 @@ class ModelCall:
     """
 
     def __init__(
-        self, name: str, *, version: str | None = None, input: Any = _MISSING,
+        self,
+        name: str,
+        *,
+        version: str | None = None,
+        input: Any = _MISSING,
         sample_rate: float | None = None,
     ) -> None:
         runtime = _runtime.current()
@@ -104,7 +108,10 @@ class ModelCall:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         if self._token is not None:
             current_model.reset(self._token)
@@ -114,7 +121,10 @@ class ModelCall:
         return self.__enter__()
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.__exit__(exc_type, exc, tb)
 
@@ -138,34 +148,53 @@ class ModelCall:
         runtime = _runtime.current()
         if runtime is None or runtime.store is None:
             return
-        rate = runtime.options.generations_sample_rate if self.sample_rate is None else self.sample_rate
+        rate = (
+            runtime.options.generations_sample_rate
+            if self.sample_rate is None
+            else self.sample_rate
+        )
         if status == "ok" and random.random() >= rate:
             return
-        runtime.store.add("generation", {
-            "timestamp": time.time(), "source": "backend", "model": self.name,
-            "version": self.version, "status": status, "duration_ms": self.duration_ms,
-            "first_chunk_ms": self.first_chunk_ms, "input_tokens": self.usage.get("input_tokens"),
-            "output_tokens": self.usage.get("output_tokens"),
-            "error_type": type(exc).__name__ if status == "error" else None,
-            "request_id": self.request_id, "trace_id": self.trace_id,
-        })
+        runtime.store.add(
+            "generation",
+            {
+                "timestamp": time.time(),
+                "source": "backend",
+                "model": self.name,
+                "version": self.version,
+                "status": status,
+                "duration_ms": self.duration_ms,
+                "first_chunk_ms": self.first_chunk_ms,
+                "input_tokens": self.usage.get("input_tokens"),
+                "output_tokens": self.usage.get("output_tokens"),
+                "error_type": type(exc).__name__ if status == "error" else None,
+                "request_id": self.request_id,
+                "trace_id": self.trace_id,
+            },
+        )
 
     def _elapsed(self) -> float:
         return round((time.perf_counter() - self._start) * 1000, 3)
 
-    def _log(self, stage: str, **fields: Any) -> None:
+    def _log(self, what: str, **fields: Any) -> None:
         runtime = _runtime.current()
         if runtime is not None and not runtime.options.log_model_calls:
             return
         if logger.isEnabledFor(logging.INFO):
             logger.info(
-                "model %s %s", self.name, stage,
-                extra={"model": self.name, "stage": stage, "request_id": self.request_id, **fields},
+                "model %s %s",
+                self.name,
+                what,
+                extra={"model": self.name, "step": what, "request_id": self.request_id, **fields},
             )
 
 
 def model_context(
-    name: str, *, input: Any = _MISSING, version: str | None = None, sample_rate: float | None = None
+    name: str,
+    *,
+    input: Any = _MISSING,
+    version: str | None = None,
+    sample_rate: float | None = None,
 ) -> ModelCall:
     """Record one model call in a `with` (or `async with`) block.
 
@@ -188,8 +217,12 @@ def watch_model(
         signature = inspect.signature(fn)
 
         def start(args: tuple[Any, ...], kwargs: dict[str, Any]) -> ModelCall:
-            return ModelCall(name, version=version, sample_rate=sample_rate,
-                             input=_arguments(signature, args, kwargs))
+            return ModelCall(
+                name,
+                version=version,
+                sample_rate=sample_rate,
+                input=_arguments(signature, args, kwargs),
+            )
 
         if inspect.isasyncgenfunction(fn):
             return cast(F, _async_generator(fn, start))
@@ -250,7 +283,8 @@ class _Stream:
     """Counts the chunks of a streaming model call and keeps the start of its text."""
 
     def __init__(self, call: ModelCall) -> None:
-        self.call, self.chunks, self.text = call, 0, []
+        self.call, self.chunks = call, 0
+        self.text: list[str] = []
 
     def seen(self, chunk: Any) -> None:
         if chunk in (None, "", b""):

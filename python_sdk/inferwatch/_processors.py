@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-
 from ._context import current_request
 from ._model import model_record_of
 from ._options import Options
@@ -17,8 +16,21 @@ from ._types import Event, Hint
 Step = Callable[[Event, Hint], "Event | None"]
 
 # Parts of an event that are ours or sentry-sdk's own bookkeeping, never user data.
-_UNTOUCHED = frozenset({"event_id", "timestamp", "platform", "level", "sdk", "modules",
-                        "fingerprint", "release", "environment", "server_name", "_meta"})
+_UNTOUCHED = frozenset(
+    {
+        "event_id",
+        "timestamp",
+        "platform",
+        "level",
+        "sdk",
+        "modules",
+        "fingerprint",
+        "release",
+        "environment",
+        "server_name",
+        "_meta",
+    }
+)
 
 
 def add_request(event: Event, hint: Hint) -> Event:
@@ -81,5 +93,3 @@ def pipeline(options: Options) -> Callable[[Event, Hint], Event | None]:
         return event
 
     return before_send
-
-

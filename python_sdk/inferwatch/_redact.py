@@ -19,6 +19,10 @@ FILTERED = "[Filtered]"
 _DIGIT_RUN = re.compile(r"\d[\d ().+-]{8,}\d")
 
 
+def _digit_run(text: str) -> bool:
+    return _DIGIT_RUN.search(text) is not None
+
+
 def _has(*needles: str) -> Callable[[str], bool]:
     return lambda text: any(n in text for n in needles)
 
@@ -35,11 +39,15 @@ _RULES: list[tuple[str, Callable[[str], bool], re.Pattern[str]]] = [
             r"|(?:ghp|gho|ghs|ghu|github_pat|glpat|xox[abprs])[-_][\w-]{16,}|AIza[\w-]{35})"
         ),
     ),
-    ("email", _has("@"), re.compile(r"\b[\w.%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")),
-    ("card", _DIGIT_RUN.search, re.compile(r"(?<![\w-])\d(?:[ -]?\d){12,18}(?![\w-])")),
+    (
+        "email",
+        _has("@"),
+        re.compile(r"\b[\w.%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b"),
+    ),
+    ("card", _digit_run, re.compile(r"(?<![\w-])\d(?:[ -]?\d){12,18}(?![\w-])")),
     (
         "phone",
-        _DIGIT_RUN.search,
+        _digit_run,
         re.compile(
             r"(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{2,4}\)[ .-]?|\d{2,4}[ .-])"
             r"\d{3,4}[ .-]\d{3,4}(?![\w-])"
@@ -48,8 +56,28 @@ _RULES: list[tuple[str, Callable[[str], bool], re.Pattern[str]]] = [
 ]
 
 _SENSITIVE_WORDS = frozenset(
-    "password passwd pwd pass secret secrets token auth authorization cookie cookies "
-    "credential credentials csrf xsrf ssn cvv cvc apikey signature".split()
+    [
+        "password",
+        "passwd",
+        "pwd",
+        "pass",
+        "secret",
+        "secrets",
+        "token",
+        "auth",
+        "authorization",
+        "cookie",
+        "cookies",
+        "credential",
+        "credentials",
+        "csrf",
+        "xsrf",
+        "ssn",
+        "cvv",
+        "cvc",
+        "apikey",
+        "signature",
+    ]
 )
 _SENSITIVE_JOINED = ("apikey", "api_key", "privatekey", "secretkey", "accesskey", "setcookie")
 _WORD_SPLIT = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z])(?=[A-Z])")
@@ -130,7 +158,9 @@ def redact_url(url: str, mask: Mask | None = None) -> str:
     if not parts.query:
         return redact_text(url, mask)
     query = urlencode(
-        [(k, FILTERED if is_sensitive_key(k) else v)
-         for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+        [
+            (k, FILTERED if is_sensitive_key(k) else v)
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        ]
     )
     return redact_text(urlunsplit(parts._replace(query=query)), mask)

@@ -59,14 +59,21 @@ def _summarize(value: Any, budget: Budget) -> dict[str, Any]:
     if isinstance(value, str):
         return _text(value, budget)
     if isinstance(value, Arguments):
-        return {"type": "arguments", "arguments": {
-            k: {"type": "filtered"} if is_sensitive_key(k) else _summarize(v, budget)
-            for k, v in value.items()
-        }}
+        return {
+            "type": "arguments",
+            "arguments": {
+                k: {"type": "filtered"} if is_sensitive_key(k) else _summarize(v, budget)
+                for k, v in value.items()
+            },
+        }
     if isinstance(value, bytes | bytearray | memoryview):
         return _bytes(bytes(value))
     if hasattr(value, "model_dump") and callable(value.model_dump):
-        return {"type": "pydantic", "class": type(value).__name__, **_preview(value.model_dump(mode="json"), budget)}
+        return {
+            "type": "pydantic",
+            "class": type(value).__name__,
+            **_preview(value.model_dump(mode="json"), budget),
+        }
     if _is_array(value):
         return _array(value)
     if _is_pil_image(value):

@@ -42,16 +42,26 @@ def _table(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str, int
 
 def cmd_issues(args: argparse.Namespace) -> int:
     with open_readonly(args.store) as conn:
-        issues = list_issues(conn, status=args.status, platform=args.platform,
-                             search=args.search, limit=args.limit)
+        issues = list_issues(
+            conn, status=args.status, platform=args.platform, search=args.search, limit=args.limit
+        )
     if args.json:
         _print_json(issues)
         return 0
     if not issues:
         print("No issues.")
         return 0
-    _table(issues, [("id", "ID", 5), ("status", "STATUS", 10), ("platform", "PLATFORM", 10),
-                    ("count", "COUNT", 6), ("last_seen", "LAST SEEN", 24), ("title", "TITLE", 0)])
+    _table(
+        issues,
+        [
+            ("id", "ID", 5),
+            ("status", "STATUS", 10),
+            ("platform", "PLATFORM", 10),
+            ("count", "COUNT", 6),
+            ("last_seen", "LAST SEEN", 24),
+            ("title", "TITLE", 0),
+        ],
+    )
     return 0
 
 
@@ -66,8 +76,10 @@ def cmd_show(args: argparse.Namespace) -> int:
         _print_json({**issue, "latest_event": event})
         return 0
     print(f"#{issue['id']} {issue['title']}\n  {issue['culprit']}")
-    print(f"  {issue['status']} · {issue['platform']} · {issue['count']} events · "
-          f"first {issue['first_seen']} · last {issue['last_seen']}")
+    print(
+        f"  {issue['status']} · {issue['platform']} · {issue['count']} events · "
+        f"first {issue['first_seen']} · last {issue['last_seen']}"
+    )
     if event:
         _print_event(event)
     return 0
@@ -79,7 +91,9 @@ def _print_event(event: dict[str, Any]) -> None:
         print("  tags: " + ", ".join(f"{k}={v}" for k, v in sorted(tags.items())))
     model = (event.get("contexts") or {}).get("model")
     if model:
-        print(f"  model: {model.get('name')} {model.get('status')} in {model.get('duration_ms')} ms")
+        print(
+            f"  model: {model.get('name')} {model.get('status')} in {model.get('duration_ms')} ms"
+        )
         for key in ("input", "output", "error"):
             if model.get(key):
                 print(f"    {key}: {json.dumps(model[key], ensure_ascii=False)[:300]}")
@@ -87,7 +101,9 @@ def _print_event(event: dict[str, Any]) -> None:
         print(f"  {exc.get('type')}: {exc.get('value')}")
         for frame in ((exc.get("stacktrace") or {}).get("frames") or [])[-8:]:
             mark = "*" if frame.get("in_app") else " "
-            print(f"   {mark} {frame.get('filename')}:{frame.get('lineno')} in {frame.get('function')}")
+            print(
+                f"   {mark} {frame.get('filename')}:{frame.get('lineno')} in {frame.get('function')}"
+            )
 
 
 def cmd_generations(args: argparse.Namespace) -> int:
@@ -99,9 +115,18 @@ def cmd_generations(args: argparse.Namespace) -> int:
     if not rows:
         print("No generations.")
         return 0
-    _table(rows, [("timestamp", "TIME", 24), ("source", "SOURCE", 8), ("model", "MODEL", 16),
-                  ("status", "STATUS", 10), ("duration_ms", "MS", 10),
-                  ("first_chunk_ms", "FIRST MS", 10), ("request_id", "REQUEST", 0)])
+    _table(
+        rows,
+        [
+            ("timestamp", "TIME", 24),
+            ("source", "SOURCE", 8),
+            ("model", "MODEL", 16),
+            ("status", "STATUS", 10),
+            ("duration_ms", "MS", 10),
+            ("first_chunk_ms", "FIRST MS", 10),
+            ("request_id", "REQUEST", 0),
+        ],
+    )
     return 0
 
 

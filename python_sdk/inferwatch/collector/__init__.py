@@ -1,7 +1,7 @@
 """The collector: browser ingest (and Sentry ingest), mountable in any FastAPI app.
 
-    collector = Collector(Store(".inferwatch/events.db"), CollectorConfig(key="..."))
-    app.include_router(browser_router(collector))
+collector = Collector(Store(".inferwatch/events.db"), CollectorConfig(key="..."))
+app.include_router(browser_router(collector))
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ import json
 import secrets
 import uuid
 from importlib import resources
-from typing import Any
+from typing import Any, cast
 
 import pydantic
 from fastapi import APIRouter, Request, Response
@@ -37,7 +37,9 @@ def browser_router(collector: Collector) -> APIRouter:
 
     @router.options("/iw/ingest", include_in_schema=False)
     async def preflight(request: Request) -> Response:
-        return Response(status_code=204, headers=cors_headers(request.headers.get("origin"), config))
+        return Response(
+            status_code=204, headers=cors_headers(request.headers.get("origin"), config)
+        )
 
     @router.post("/iw/ingest")
     @uninstrumented
@@ -59,14 +61,18 @@ def browser_router(collector: Collector) -> APIRouter:
             return answer(403, {"error": "wrong key for this collector"})
         wait = collector.limiter.take(client_id(request, key))
         if wait:
-            return answer(429, {"error": "rate limited"}, **{"Retry-After": str(max(1, round(wait)))})
+            return answer(
+                429, {"error": "rate limited"}, **{"Retry-After": str(max(1, round(wait)))}
+            )
         body = await read_body(request, config.max_body_bytes)
         events, error = _parse(body)
         if error:
             return answer(400, {"error": error})
         rows, invalid = _rows(events)
         if rows and not await run_in_threadpool(collector.store.write, rows):
-            return answer(503, {"error": "the store cannot take events now"}, **{"Retry-After": "5"})
+            return answer(
+                503, {"error": "the store cannot take events now"}, **{"Retry-After": "5"}
+            )
         _forward(collector, rows)
         accepted = len(events) - len(invalid)
         collector.count("browser_accepted", accepted)
@@ -75,9 +81,11 @@ def browser_router(collector: Collector) -> APIRouter:
 
     @router.get("/iw/inferwatch.js", include_in_schema=False)
     async def snippet() -> Response:
-        return Response(snippet_source(), media_type="application/javascript",
-                        headers={"Cache-Control": "public, max-age=300",
-                                 "Access-Control-Allow-Origin": "*"})
+        return Response(
+            snippet_source(),
+            media_type="application/javascript",
+            headers={"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"},
+        )
 
     @router.get("/iw/inferwatch.min.js.map", include_in_schema=False)
     async def snippet_map() -> Response:
@@ -129,23 +137,38 @@ def to_row(event: schema.BrowserEvent) -> Row:
     if isinstance(event, schema.ErrorEvent):
         return "event", redact(to_sentry_event(event))
     if isinstance(event, schema.GenerationEvent):
-        return "generation", redact({
-            "timestamp": event.ts / 1000, "source": "browser",
-            "model": str(event.attrs.get("model") or event.name), "status": event.status,
-            "duration_ms": event.duration_ms, "first_chunk_ms": event.first_token_ms,
-            "output_tokens": event.output_tokens, "trace_id": event.trace_id,
-            "request_id": event.request_id or event.trace_id, "session_id": event.session,
-        })
+        return "generation", redact(
+            {
+                "timestamp": event.ts / 1000,
+                "source": "browser",
+                "model": str(event.attrs.get("model") or event.name),
+                "status": event.status,
+                "duration_ms": event.duration_ms,
+                "first_chunk_ms": event.first_token_ms,
+                "output_tokens": event.output_tokens,
+                "trace_id": event.trace_id,
+                "request_id": event.request_id or event.trace_id,
+                "session_id": event.session,
+            }
+        )
     data = event.model_dump(exclude={"type", "ts", "session", "url"}, exclude_none=True)
-    return "activity", redact({
-        "timestamp": event.ts / 1000, "type": event.type, "session_id": event.session,
-        "url": redact_url(event.url) if event.url else None, "data": data,
-    })
+    return "activity", redact(
+        {
+            "timestamp": event.ts / 1000,
+            "type": event.type,
+            "session_id": event.session,
+            "url": redact_url(event.url) if event.url else None,
+            "data": data,
+        }
+    )
 
 
 def to_sentry_event(event: schema.ErrorEvent) -> Event:
     """A browser error in the Sentry event schema (platform `javascript`)."""
-    chain = [*reversed(event.cause), event]  # Sentry lists the chain oldest first
+    chain: list[schema.Cause | schema.ErrorEvent] = [
+        *reversed(event.cause),
+        event,
+    ]  # Sentry lists the chain oldest first
     values: list[dict[str, Any]] = [
         {"type": e.name, "value": e.message, "stacktrace": {"frames": parse_stack(e.stack)}}
         for e in chain
@@ -178,8 +201,11 @@ def to_sentry_event(event: schema.ErrorEvent) -> Event:
 
 def _breadcrumb(crumb: schema.Breadcrumb) -> dict[str, Any]:
     message = crumb.selector or crumb.path or crumb.message or ""
-    out: dict[str, Any] = {"timestamp": crumb.ts / 1000, "category": _CATEGORY[crumb.type],
-                           "message": message}
+    out: dict[str, Any] = {
+        "timestamp": crumb.ts / 1000,
+        "category": _CATEGORY[crumb.type],
+        "message": message,
+    }
     if crumb.type == "console":
         out["level"] = "warning" if crumb.level == "warn" else (crumb.level or "error")
     if crumb.type == "pageview" and crumb.path:
@@ -193,5 +219,5 @@ def _forward(collector: Collector, rows: list[Row]) -> None:
     for kind, data in rows:
         if kind == "event":
             envelope = Envelope(headers={"event_id": data["event_id"]})
-            envelope.add_event(data)
+            envelope.add_event(cast(Any, data))
             collector.forwarder.submit(envelope.serialize())

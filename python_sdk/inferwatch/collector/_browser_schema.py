@@ -59,7 +59,7 @@ class ErrorEvent(_Event):
     cause: Annotated[list[Cause], Field(max_length=5)] = []
     breadcrumbs: Annotated[list[Breadcrumb], Field(max_length=100)] = []
     count: Annotated[int, Field(ge=1, le=1_000_000)] = 1
-    componentStack: Text | None = None  # noqa: N815 (the wire name)
+    componentStack: Text | None = None
     trace_id: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")] | None = None
 
 

@@ -33,7 +33,9 @@ class CollectorConfig:
 
     def __post_init__(self) -> None:
         if not self.key or not self.key.isascii() or not self.key.replace("-", "").isalnum():
-            raise ConfigError(f"inferwatch: the collector key must be letters and digits, got {self.key!r}")
+            raise ConfigError(
+                f"inferwatch: the collector key must be letters and digits, got {self.key!r}"
+            )
         for origin in self.allow_origins:
             if not origin.startswith(("http://", "https://")) or origin.rstrip("/") != origin:
                 raise ConfigError(

@@ -15,7 +15,6 @@ from fastapi import HTTPException, Request
 
 from ._config import CollectorConfig, is_loopback_host
 
-
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
 

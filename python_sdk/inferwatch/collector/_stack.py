@@ -11,7 +11,12 @@ _CHROME = re.compile(
 )
 _GECKO = re.compile(r"^\s*(?P<func>[^@]*)@(?P<file>.+?)(?::(?P<line>\d+))?(?::(?P<col>\d+))?\s*$")
 _NOT_APP = ("/node_modules/", "inferwatch.min.js", "inferwatch.mjs", "/@vite/", "/react-dom")
-_NOT_APP_SCHEMES = ("chrome-extension:", "moz-extension:", "safari-extension:", "safari-web-extension:")
+_NOT_APP_SCHEMES = (
+    "chrome-extension:",
+    "moz-extension:",
+    "safari-extension:",
+    "safari-web-extension:",
+)
 MAX_FRAMES = 50
 
 
@@ -36,8 +41,11 @@ def _frame(match: re.Match[str]) -> dict[str, Any]:
         "filename": path,
         "abs_path": url,
         "function": _function(match["func"]),
-        "in_app": not (url.startswith(_NOT_APP_SCHEMES) or any(p in url for p in _NOT_APP)
-                       or url in ("<anonymous>", "native")),
+        "in_app": not (
+            url.startswith(_NOT_APP_SCHEMES)
+            or any(p in url for p in _NOT_APP)
+            or url in ("<anonymous>", "native")
+        ),
     }
     if match["line"]:
         frame["lineno"] = int(match["line"])

@@ -14,7 +14,12 @@ from .._types import Event
 
 _VARIABLE_PARTS = [
     (re.compile(r"'[^']*'|\"[^\"]*\"|`[^`]*`"), "<str>"),
-    (re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b"), "<uuid>"),
+    (
+        re.compile(
+            r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b"
+        ),
+        "<uuid>",
+    ),
     (re.compile(r"\b0x[0-9a-fA-F]+\b|\b(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{8,}\b"), "<hex>"),
     (re.compile(r"\d+(?:\.\d+)?"), "<n>"),
 ]
@@ -43,7 +48,8 @@ def culprit_frame(event: Event) -> dict[str, Any] | None:
     exc = primary_exception(event) or {}
     frames = [f for f in (exc.get("stacktrace") or {}).get("frames") or [] if isinstance(f, dict)]
     in_app = [f for f in frames if f.get("in_app")]
-    return (in_app or frames or [None])[-1]
+    chosen = in_app or frames
+    return chosen[-1] if chosen else None
 
 
 def message_of(event: Event) -> str:

@@ -11,8 +11,20 @@ from .._errors import StoreError
 from . import _schema
 from ._timestamps import iso
 
-ISSUE_FIELDS = ("id", "title", "culprit", "platform", "level", "count", "first_seen", "last_seen",
-                "status", "regressed", "environment", "release")
+ISSUE_FIELDS = (
+    "id",
+    "title",
+    "culprit",
+    "platform",
+    "level",
+    "count",
+    "first_seen",
+    "last_seen",
+    "status",
+    "regressed",
+    "environment",
+    "release",
+)
 
 
 def open_readonly(path: str | Path) -> sqlite3.Connection:
@@ -49,8 +61,12 @@ def list_issues(
     """Issues, newest activity first, filtered; `search` matches title, culprit or an event's
     request id or trace id."""
     where, args = [], []
-    for column, value in (("status", status), ("platform", platform),
-                          ("environment", environment), ("release", release)):
+    for column, value in (
+        ("status", status),
+        ("platform", platform),
+        ("environment", environment),
+        ("release", release),
+    ):
         if value:
             where.append(f"{column} = ?")
             args.append(value)
@@ -94,7 +110,7 @@ def list_generations(
 
 
 def _generation_json(row: sqlite3.Row) -> dict[str, Any]:
-    out = {k: row[k] for k in row.keys() if k != "id"}
+    out = {k: row[k] for k in row.keys() if k != "id"}  # noqa: SIM118 (Row iterates values)
     out["timestamp"] = iso(row["timestamp"])
     return out
 
@@ -102,7 +118,11 @@ def _generation_json(row: sqlite3.Row) -> dict[str, Any]:
 def list_usage(conn: sqlite3.Connection, *, limit: int = 100) -> list[dict[str, Any]]:
     rows = conn.execute("SELECT * FROM usage ORDER BY timestamp DESC, id DESC LIMIT ?", (limit,))
     return [
-        {"timestamp": iso(r["timestamp"]), "endpoint": r["endpoint"], "request_id": r["request_id"],
-         "data": json.loads(r["data"]) if r["data"] else None}
+        {
+            "timestamp": iso(r["timestamp"]),
+            "endpoint": r["endpoint"],
+            "request_id": r["request_id"],
+            "data": json.loads(r["data"]) if r["data"] else None,
+        }
         for r in rows
     ]

@@ -259,10 +259,21 @@ def _insert_event(conn: sqlite3.Connection, event: Event) -> IssueChange | None:
     title = _grouping.title(event)
     if issue is None:
         issue_id = conn.execute(
-            "INSERT INTO issues (fingerprint, title, culprit, level, platform, environment, release,"
-            " count, first_seen, last_seen, last_event_id) VALUES (?,?,?,?,?,?,?,1,?,?,?)",
-            (fp, title, _grouping.culprit(event), event.get("level") or "error", platform,
-             event.get("environment"), event.get("release"), ts, ts, event_id),
+            "INSERT INTO issues (fingerprint, title, culprit, level, platform, environment,"
+            " release, count, first_seen, last_seen, last_event_id)"
+            " VALUES (?,?,?,?,?,?,?,1,?,?,?)",
+            (
+                fp,
+                title,
+                _grouping.culprit(event),
+                event.get("level") or "error",
+                platform,
+                event.get("environment"),
+                event.get("release"),
+                ts,
+                ts,
+                event_id,
+            ),
         ).lastrowid
         kind = "new"
     else:
@@ -276,20 +287,36 @@ def _insert_event(conn: sqlite3.Connection, event: Event) -> IssueChange | None:
             " WHERE id = ?",
             (ts, event_id, event.get("environment"), event.get("release"), issue_id),
         )
-    tags = event.get("tags") if isinstance(event.get("tags"), dict) else {}
-    trace = ((event.get("contexts") or {}).get("trace") or {}).get("trace_id")
+    tags = _mapping(event.get("tags"))
+    trace = _mapping(_mapping(event.get("contexts")).get("trace")).get("trace_id")
     conn.execute(
         "INSERT INTO events (event_id, issue_id, timestamp, platform, level, environment, release,"
         " request_id, trace_id, session_id, data) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-        (event_id, issue_id, ts, platform, event.get("level"), event.get("environment"),
-         event.get("release"), tags.get("request_id"), trace, tags.get("session_id"),
-         json.dumps(event, default=str)),
+        (
+            event_id,
+            issue_id,
+            ts,
+            platform,
+            event.get("level"),
+            event.get("environment"),
+            event.get("release"),
+            tags.get("request_id"),
+            trace,
+            tags.get("session_id"),
+            json.dumps(event, default=str),
+        ),
     )
     assert issue_id is not None
     return IssueChange(kind, issue_id, title, platform, event)
 
 
-def _columns(table: str, names: tuple[str, ...]) -> Callable[[sqlite3.Connection, dict[str, Any]], None]:
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _columns(
+    table: str, names: tuple[str, ...]
+) -> Callable[[sqlite3.Connection, dict[str, Any]], None]:
     sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
 
     def insert(conn: sqlite3.Connection, data: dict[str, Any]) -> None:
@@ -306,8 +333,21 @@ _INSERTS: dict[str, Callable[[sqlite3.Connection, dict[str, Any]], IssueChange |
     "event": _insert_event,
     "generation": _columns(
         "generations",
-        ("timestamp", "source", "model", "version", "status", "duration_ms", "first_chunk_ms",
-         "input_tokens", "output_tokens", "error_type", "request_id", "trace_id", "session_id"),
+        (
+            "timestamp",
+            "source",
+            "model",
+            "version",
+            "status",
+            "duration_ms",
+            "first_chunk_ms",
+            "input_tokens",
+            "output_tokens",
+            "error_type",
+            "request_id",
+            "trace_id",
+            "session_id",
+        ),
     ),
     "usage": _columns("usage", ("timestamp", "endpoint", "request_id", "data")),
     "request": _columns(

@@ -31,4 +31,8 @@ def iso(ts: float | None) -> str | None:
     """Seconds as an ISO 8601 UTC string with milliseconds."""
     if ts is None:
         return None
-    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return (
+        datetime.fromtimestamp(ts, timezone.utc)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
+    )
