@@ -120,3 +120,25 @@ test('hiding the page sends the queue with sendBeacon', () => {
     w.close();
   }
 });
+
+test('a generation still open when the page becomes hidden is sent as abandoned', () => {
+  const { w, beacons } = page();
+  try {
+    w.inferwatch.generation('chat', { model: 'm' }).firstToken();
+    w.inferwatch.generation('done').end();
+    Object.defineProperty(w.document, 'visibilityState', { value: 'hidden', configurable: true });
+    w.document.dispatchEvent(new w.Event('visibilitychange'));
+    const gens = beacons.flatMap((b) => b.events).filter((e) => e.type == 'generation');
+    assert.deepEqual(
+      gens.map((e) => [e.name, e.status]),
+      [
+        ['done', 'ok'],
+        ['chat', 'abandoned'],
+      ],
+    );
+    assert.deepEqual(gens[1].attrs, { model: 'm' });
+    assert.equal(typeof gens[1].first_token_ms, 'number');
+  } finally {
+    w.close();
+  }
+});

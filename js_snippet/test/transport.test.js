@@ -193,3 +193,12 @@ test('the queue is bounded at 200 events, oldest dropped', async () => {
   assert.equal(events.length, 200);
   assert.equal(events.at(-1).selector, 'b299');
 });
+
+test('by default at most 100 events get through a burst', async () => {
+  const c = collector();
+  const tr = transport(URL_, c.fetch, () => true, () => 5000);
+  for (let i = 0; i < 150; i++) tr.add(ev(i));
+  tr.flush();
+  await tick();
+  assert.equal(c.posts.flatMap((p) => p.events).length, 100);
+});
