@@ -223,18 +223,15 @@ var timed = (generation2) => async (name, input, init2 = {}, attrs) => {
     g2.end({ status: bad ? "error" : "ok", http_status: r.status });
     return r;
   }
-  return new Response(
-    r.body.pipeThrough(
-      new TransformStream({
-        transform(c, ctl) {
-          c.length && g2.firstToken();
-          ctl.enqueue(c);
-        },
-        flush: () => g2.end()
-      })
-    ),
-    r
-  );
+  const ts = new TransformStream({
+    transform(c, ctl) {
+      c.length && g2.firstToken();
+      ctl.enqueue(c);
+    },
+    flush: () => g2.end()
+  });
+  r.body.pipeTo(ts.writable).catch(() => g2.end({ status: "error" }));
+  return new Response(ts.readable, r);
 };
 
 // src/lib/bucket.js

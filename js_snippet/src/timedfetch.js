@@ -22,16 +22,14 @@ export const timed = (generation) => async (name, input, init = {}, attrs) => {
     g.end({ status: bad ? 'error' : 'ok', http_status: r.status });
     return r;
   }
-  return new Response(
-    r.body.pipeThrough(
-      new TransformStream({
-        transform(c, ctl) {
-          c.length && g.firstToken();
-          ctl.enqueue(c);
-        },
-        flush: () => g.end(),
-      }),
-    ),
-    r,
-  );
+  const ts = new TransformStream({
+    transform(c, ctl) {
+      c.length && g.firstToken();
+      ctl.enqueue(c);
+    },
+    flush: () => g.end(),
+  });
+  // a body that breaks (network, abort) or a reader that cancels ends the generation too
+  r.body.pipeTo(ts.writable).catch(() => g.end({ status: 'error' }));
+  return new Response(ts.readable, r);
 };

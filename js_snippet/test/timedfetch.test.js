@@ -86,3 +86,18 @@ test('a network error ends with status error and is rethrown', async () => {
   await assert.rejects(s.timedFetch('chat', '/x'), /Failed to fetch/);
   assert.equal(s.sent[0].status, 'error');
 });
+
+test('a body that breaks mid-stream ends the generation with status error', async () => {
+  let ctl;
+  const s = setup(() => new Response(new ReadableStream({ start: (c) => (ctl = c) })));
+  const r = await s.timedFetch('chat', '/x');
+  const text = r.text();
+  ctl.enqueue(new TextEncoder().encode('partial'));
+  ctl.error(new TypeError('network lost'));
+  await assert.rejects(text);
+  await new Promise((r) => setTimeout(r, 5));
+  assert.deepEqual(
+    s.sent.map((e) => e.status),
+    ['error'],
+  );
+});
