@@ -43,7 +43,6 @@ def init(
         release=opts.release,
         sample_rate=opts.sample_rate,
         include_local_variables=opts.include_local_variables,
-        send_default_pii=False,
         # sentry-sdk's Starlette/FastAPI integration doubles the cost of a trivial request and
         # reads bodies eagerly; our Middleware replaces it.
         auto_enabling_integrations=False,
@@ -77,7 +76,9 @@ def shutdown(timeout: float = 5.0) -> None:
     """Drain the queues and stop inferwatch's threads (also done at interpreter exit)."""
     previous = _runtime.install(None)
     if previous is not None:
-        sentry_sdk.flush(timeout=timeout)
+        client = sentry_sdk.get_client()
+        client.close(timeout=timeout)  # flushes through our transport, which drains the store
+        sentry_sdk.get_global_scope().set_client(None)
         previous.close(timeout)
 
 

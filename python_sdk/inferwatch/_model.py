@@ -18,7 +18,7 @@ from contextvars import Token
 from types import TracebackType
 from typing import Any, TypeVar, cast
 
-from . import _runtime
+from . import _metrics, _runtime
 from ._context import current_model, current_request
 from ._redact import truncate
 from ._summary import Arguments, Budget, summarize
@@ -56,6 +56,7 @@ class ModelCall:
         self.notes: list[dict[str, Any]] = []
         self.usage: dict[str, int] = {}
         self.first_chunk_ms: float | None = None
+        self.streaming = False
         self.duration_ms: float | None = None
         self._start = time.perf_counter()
         self._token: Token[str | None] | None = None
@@ -141,6 +142,8 @@ class ModelCall:
                     request.failed_models.append(record)
             self._log("returned", status=status, output=self.output, duration_ms=self.duration_ms)
             self._store(status, exc)
+            if _metrics.enabled:
+                self._observe(status, exc)
         except Exception:  # recording must never change what the model call does
             logger.debug("inferwatch: could not record a model call", exc_info=True)
 
@@ -171,6 +174,16 @@ class ModelCall:
                 "request_id": self.request_id,
                 "trace_id": self.trace_id,
             },
+        )
+
+    def _observe(self, status: str, exc: BaseException | None) -> None:
+        _metrics.observe_model_call(
+            self.name,
+            streaming=self.streaming,
+            seconds=(self.duration_ms or 0) / 1000,
+            error_type=status if status == "cancelled" else type(exc).__name__ if exc else None,
+            first_chunk_seconds=None if self.first_chunk_ms is None else self.first_chunk_ms / 1000,
+            usage=self.usage,
         )
 
     def _elapsed(self) -> float:
@@ -284,6 +297,7 @@ class _Stream:
 
     def __init__(self, call: ModelCall) -> None:
         self.call, self.chunks = call, 0
+        call.streaming = True
         self.text: list[str] = []
 
     def seen(self, chunk: Any) -> None:
@@ -362,11 +376,16 @@ def _within(record: dict[str, Any], runtime: _runtime.Runtime | None) -> dict[st
 
 
 def _shrink(value: Any, chars: int) -> Any:
-    text = json.dumps(value, default=repr)
-    if len(text) <= chars:
+    """`value` cut to about `chars` of JSON; a list preview keeps its newest items."""
+    if len(json.dumps(value, default=repr)) <= chars:
         return value
+    if isinstance(value, dict) and isinstance(value.get("preview"), list):
+        items = list(value["preview"])
+        while len(items) > 1 and len(json.dumps(items, default=repr)) > chars:
+            items.pop(0)
+        return {**value, "kept": len(items), "preview": _shrink(items, chars)}
     if isinstance(value, dict):
-        small = {k: v for k, v in value.items() if k != "preview"}
-        small["preview"] = truncate(json.dumps(value.get("preview"), default=repr), chars)
-        return small
-    return truncate(text, chars)
+        return {**value, "preview": truncate(json.dumps(value.get("preview"), default=repr), chars)}
+    if isinstance(value, list):
+        return [truncate(json.dumps(v, default=repr), chars) for v in value[-1:]]
+    return truncate(json.dumps(value, default=repr), chars)

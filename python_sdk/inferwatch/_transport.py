@@ -38,8 +38,4 @@ class LocalTransport(Transport):
             self.forwarder.flush(timeout)
 
     def kill(self) -> None:
-        """Drain and stop (sentry-sdk calls this at exit, after `flush`)."""
-        if self.store is not None:
-            self.store.close()
-        if self.forwarder is not None:
-            self.forwarder.close()
+        """Nothing to stop: sentry-sdk flushes before it kills, and `shutdown` closes the store."""

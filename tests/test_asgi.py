@@ -1,0 +1,182 @@
+"""`Middleware`: request ids, route templates, capture of exceptions and 5xx, pass-through."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import inferwatch
+import pytest
+from fastapi import FastAPI, HTTPException
+from fastapi.responses import JSONResponse
+
+from tests.conftest import Events, asgi_client, rows
+
+TRACE = "0af7651916cd43dd8448eb211c80319c"
+
+
+def make_app(store_path: Path) -> FastAPI:
+    app = FastAPI()
+    inferwatch.init(app, store=store_path, environ={})
+
+    @app.get("/items/{item_id}")
+    async def item(item_id: int) -> dict[str, int]:
+        if item_id == 0:
+            raise RuntimeError(f"item {item_id} exploded")
+        if item_id == 404:
+            raise HTTPException(404)
+        return {"id": item_id}
+
+    @inferwatch.watch_model("ranker")
+    def rank(query: str) -> list[str]:
+        raise ValueError("index not loaded")
+
+    @app.get("/search")
+    async def search(q: str) -> JSONResponse:
+        try:
+            rank(q)
+        except ValueError:
+            return JSONResponse({"error": "unavailable"}, status_code=503)
+        return JSONResponse({})
+
+    sub = FastAPI()
+
+    @sub.get("/users/{user_id}")
+    async def user(user_id: int) -> None:
+        raise RuntimeError("sub-app failure")
+
+    app.mount("/v1", sub)
+    return app
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"x-request-id": "req-123"}, "req-123"),
+        ({"traceparent": f"00-{TRACE}-b7ad6b7169203331-01"}, TRACE),
+        ({"sentry-trace": f"{TRACE}-b7ad6b7169203331-1"}, TRACE),
+    ],
+)
+async def test_the_request_id_comes_from_the_caller_and_is_returned(
+    store_path: Path, headers: dict[str, str], expected: str
+) -> None:
+    async with asgi_client(make_app(store_path)) as client:
+        response = await client.get("/items/1", headers=headers)
+    assert response.headers["x-request-id"] == expected
+
+
+@pytest.mark.parametrize("given", [None, "has spaces", "x" * 500, "<script>"])
+async def test_a_request_id_is_made_when_absent_or_unsafe(
+    store_path: Path, given: str | None
+) -> None:
+    headers = {"x-request-id": given} if given else {}
+    async with asgi_client(make_app(store_path)) as client:
+        response = await client.get("/items/1", headers=headers)
+    assert re.fullmatch(r"[0-9a-f]{32}", response.headers["x-request-id"])
+
+
+async def test_an_unhandled_exception_is_captured_with_route_request_and_id(
+    store_path: Path, stored_events: Events
+) -> None:
+    async with asgi_client(make_app(store_path)) as client:
+        response = await client.get(
+            "/items/0?token=s3cret&page=2",
+            headers={
+                "authorization": "Bearer abcdefghijklmnop",
+                "x-request-id": "req-9",
+                "cookie": "session=abc",
+            },
+        )
+    assert response.status_code == 500
+    [event] = stored_events()
+    assert event["transaction"] == "/items/{item_id}"
+    assert event["tags"]["request_id"] == "req-9"
+    request = event["request"]
+    assert request["method"] == "GET" and request["url"] == "http://testserver/items/0"
+    assert request["query_string"] == "token=%5BFiltered%5D&page=2"
+    assert request["headers"]["authorization"] == "[Filtered]"
+    assert request["headers"]["cookie"] == "[Filtered]"
+    assert event["exception"]["values"][-1]["mechanism"] == {
+        "type": "inferwatch.asgi",
+        "handled": False,
+    }
+
+
+async def test_a_5xx_the_app_returns_itself_is_captured_with_the_failed_model_call(
+    store_path: Path, stored_events: Events
+) -> None:
+    async with asgi_client(make_app(store_path)) as client:
+        response = await client.get("/search?q=shoes")
+    assert response.status_code == 503
+    [event] = stored_events()
+    assert event["message"] == "GET /search returned 503"
+    assert event["contexts"]["model"]["name"] == "ranker"
+    assert event["contexts"]["model"]["error"]["message"] == "index not loaded"
+
+
+async def test_client_errors_are_not_captured(store_path: Path, stored_events: Events) -> None:
+    async with asgi_client(make_app(store_path)) as client:
+        assert (await client.get("/items/404")).status_code == 404
+        assert (await client.get("/nowhere")).status_code == 404
+    assert stored_events() == []
+
+
+async def test_mounted_sub_apps_are_named_by_their_full_route_template(
+    store_path: Path, stored_events: Events
+) -> None:
+    async with asgi_client(make_app(store_path)) as client:
+        await client.get("/v1/users/7")
+    assert stored_events()[0]["transaction"] == "/v1/users/{user_id}"
+
+
+async def test_every_request_is_recorded_with_its_route_status_and_duration(
+    store_path: Path,
+) -> None:
+    async with asgi_client(make_app(store_path)) as client:
+        await client.get("/items/1", headers={"x-request-id": "a-1"})
+        await client.get("/nowhere")
+        await client.get("/items/0")
+    inferwatch.flush(5)
+    recorded = rows(
+        store_path, "SELECT method, route, status, request_id, duration_ms FROM requests"
+    )
+    assert [(r["route"], r["status"]) for r in recorded] == [
+        ("/items/{item_id}", 200),
+        ("<unmatched>", 404),
+        ("/items/{item_id}", 500),
+    ]
+    assert recorded[0]["request_id"] == "a-1" and recorded[0]["duration_ms"] >= 0
+
+
+async def test_the_middleware_never_reads_the_body_and_passes_other_scopes_through() -> None:
+    calls: list[str] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        calls.append(scope["type"])
+        if scope["type"] == "http":
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": b"ok"})
+
+    async def receive() -> dict[str, Any]:
+        raise AssertionError("the middleware must not read the request body")
+
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    middleware = inferwatch.Middleware(app)
+    http = {"type": "http", "method": "POST", "path": "/", "headers": [], "query_string": b""}
+    await middleware(http, receive, send)
+    await middleware({"type": "lifespan"}, receive, send)
+    assert calls == ["http", "lifespan"]
+    assert sent[1] == {"type": "http.response.body", "body": b"ok"}
+    assert dict(sent[0]["headers"])[b"x-request-id"]
+
+
+def test_init_with_an_app_adds_the_middleware_once(store_path: Path) -> None:
+    app = FastAPI()
+    inferwatch.init(app, store=store_path, environ={})
+    inferwatch.init(app, store=store_path, environ={})
+    assert [m.cls for m in app.user_middleware] == [inferwatch.Middleware]
