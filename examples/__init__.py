@@ -1,0 +1,1 @@
+"""Examples that use inferwatch the way its README tells users to."""
