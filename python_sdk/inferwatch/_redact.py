@@ -115,7 +115,7 @@ def redact_text(text: str, mask: Mask | None = None) -> str:
     'mail [email] key [api_key]'
     """
     out = text
-    if len(text) >= 8:
+    if len(text) >= 6:  # the shortest secret matched is an email like a@b.io
         for kind, worth_trying, regex in _RULES:
             if worth_trying(out):
                 out = regex.sub(_card if kind == "card" else f"[{kind}]", out)
@@ -159,7 +159,7 @@ def redact_url(url: str, mask: Mask | None = None) -> str:
         return redact_text(url, mask)
     query = urlencode(
         [
-            (k, FILTERED if is_sensitive_key(k) else v)
+            (k, FILTERED if is_sensitive_key(k) else redact_text(v, mask))
             for k, v in parse_qsl(parts.query, keep_blank_values=True)
         ]
     )

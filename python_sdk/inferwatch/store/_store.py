@@ -135,6 +135,11 @@ class Store:
     # -- the writer thread -------------------------------------------------------------
 
     def _run(self) -> None:
+        try:
+            self._connection()  # create the file and schema now, so readers find it
+        except (sqlite3.Error, OSError) as exc:
+            self._logged.add("open")
+            logger.warning("inferwatch: cannot open the store %s yet: %s", self.path, exc)
         while True:
             items = [self._queue.get()]
             while len(items) < self._batch_size:

@@ -1,0 +1,154 @@
+"""The store: batched writes, issue rows, counted failures, durability across processes."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import uuid
+from pathlib import Path
+from typing import Any
+
+import inferwatch
+from fastapi import FastAPI
+from inferwatch.store import Store, list_issues, open_readonly
+
+from tests.conftest import asgi_client, rows
+
+
+def event(value: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "event_id": uuid.uuid4().hex,
+        "timestamp": extra.pop("timestamp", "2026-11-27T10:00:00Z"),
+        "platform": "python",
+        "exception": {"values": [{"type": "ValueError", "value": value}]},
+        **extra,
+    }
+
+
+def test_events_become_issues_with_counts_and_first_and_last_seen(store_path: Path) -> None:
+    store = Store(store_path)
+    store.add("event", event("user 1 missing", timestamp="2026-11-27T10:00:00Z"))
+    store.add("event", event("user 2 missing", timestamp="2026-11-27T11:00:00Z"))
+    store.add("event", event("disk full"))
+    store.close()
+    with open_readonly(store_path) as conn:
+        issues = {i["title"]: i for i in list_issues(conn)}
+    first = issues["ValueError: user 1 missing"]
+    assert first["count"] == 2 and first["status"] == "unresolved"
+    assert (first["first_seen"], first["last_seen"]) == (
+        "2026-11-27T10:00:00.000Z",
+        "2026-11-27T11:00:00.000Z",
+    )
+    assert issues["ValueError: disk full"]["count"] == 1
+
+
+def test_a_resolved_issue_that_recurs_reopens_as_a_regression(store_path: Path) -> None:
+    store = Store(store_path)
+    store.add("event", event("boom"))
+    store.flush()
+    with sqlite3.connect(store_path) as conn:
+        conn.execute("UPDATE issues SET status = 'resolved'")
+    changes: list[str] = []
+    store.listeners.append(lambda change: changes.append(change.kind))
+    store.add("event", event("boom"))
+    store.close()
+    [issue] = rows(store_path, "SELECT status, regressed, count FROM issues")
+    assert issue == {"status": "unresolved", "regressed": 1, "count": 2}
+    assert changes == ["regression"]
+
+
+def test_the_same_event_delivered_twice_is_stored_once(store_path: Path) -> None:
+    store = Store(store_path)
+    once = event("boom")
+    assert store.write([("event", once), ("event", once)])
+    store.close()
+    assert rows(store_path, "SELECT count FROM issues") == [{"count": 1}]
+
+
+def test_a_store_that_cannot_be_written_does_not_break_the_app(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the store's folder should be")
+    app = FastAPI()
+    inferwatch.init(app, store=blocker / "events.db", environ={})
+
+    @app.get("/")
+    async def index() -> dict[str, str]:
+        inferwatch.capture_exception(ValueError("while the disk is broken"))
+        return {"ok": "yes"}
+
+    import asyncio
+
+    async def call() -> int:
+        async with asgi_client(app) as client:
+            return (await client.get("/")).status_code
+
+    assert asyncio.run(call()) == 200
+    inferwatch.flush(5)
+    from inferwatch import _runtime
+
+    runtime = _runtime.current()
+    assert runtime is not None and runtime.store is not None
+    assert sum(runtime.store.stats()["dropped"].values()) >= 1
+
+
+def test_a_flood_past_the_queue_is_counted_as_dropped_and_the_rest_is_stored(
+    store_path: Path,
+) -> None:
+    Store(store_path).close()  # create the file
+    locker = sqlite3.connect(store_path, isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")  # the writer thread now waits on the lock
+    store = Store(store_path, queue_size=10)
+    accepted = sum(store.add("event", event(f"n {i}")) for i in range(100))
+    locker.execute("ROLLBACK")
+    locker.close()
+    assert store.flush(10)
+    stats = store.stats()
+    store.close()
+    assert stats["dropped"]["queue_full"] == 100 - accepted > 0
+    assert stats["stored"] == accepted
+    assert rows(store_path, "SELECT count FROM issues") == [{"count": accepted}]
+
+
+def test_a_locked_store_counts_the_failure_and_recovers(store_path: Path) -> None:
+    Store(store_path).close()
+    locker = sqlite3.connect(store_path, isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")
+    store = Store(store_path)
+    store.add("event", event("while locked"))
+    # the writer gives up after SQLite's busy timeout and counts the batch
+    assert store.flush(15)
+    locker.execute("ROLLBACK")
+    locker.close()
+    store.add("event", event("after the lock"))
+    store.close()
+    assert store.stats()["dropped"] == {"locked": 1}
+    assert [r["title"] for r in rows(store_path, "SELECT title FROM issues")] == [
+        "ValueError: after the lock"
+    ]
+
+
+def test_after_flush_a_fresh_process_sees_every_accepted_event_even_after_kill_9(
+    store_path: Path,
+) -> None:
+    child = textwrap.dedent(
+        f"""
+        import os, signal, inferwatch
+        inferwatch.init(store={str(store_path)!r}, environ={{}})
+        for i in range(200):
+            try:
+                raise ValueError(f"failure {{i}}")
+            except ValueError as exc:
+                inferwatch.capture_exception(exc)
+        assert inferwatch.flush(10)
+        os.kill(os.getpid(), signal.SIGKILL)
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", child], env={**os.environ, "SENTRY_DSN": ""}, timeout=60, check=False
+    )
+    assert result.returncode == -9
+    assert rows(store_path, "SELECT count(*) AS n FROM events") == [{"n": 200}]
+    assert rows(store_path, "SELECT count FROM issues") == [{"count": 200}]

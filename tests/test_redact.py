@@ -1,0 +1,87 @@
+"""Redaction by value and by key, before anything leaves the process."""
+
+from __future__ import annotations
+
+import pytest
+from inferwatch._redact import FILTERED, is_sensitive_key, redact, redact_text, redact_url
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("write to bob.smith+ai@example.co.uk now", "write to [email] now"),
+        ("key sk-proj-abcdefghijklmnopqrstuvwx", "key [api_key]"),
+        ("aws AKIAIOSFODNN7EXAMPLE here", "aws [api_key] here"),
+        ("gh ghp_abcdefghijklmnopqrstuvwxyz0123456789", "gh [api_key]"),
+        ("Authorization: Bearer abc.def.ghijklmnop", "Authorization: [bearer]"),
+        ("jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.abcDEF_ghi", "jwt [jwt]"),
+        ("card 4111 1111 1111 1111 ok", "card [card] ok"),
+        ("card 4111-1111-1111-1111", "card [card]"),
+        ("call +1 (555) 123-4567 or 555-123-4567", "call [phone] or [phone]"),
+    ],
+)
+def test_secrets_in_text_are_replaced_by_what_they_were(text: str, expected: str) -> None:
+    assert redact_text(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "order 1234567890123 shipped",  # fails the Luhn check: not a card
+        "at 2026-11-27T02:55:00.123Z in 1.5s",
+        "request 123e4567-e89b-12d3-a456-426614174000",
+        "version 10.0.1 on port 8765, 42 tokens",
+    ],
+)
+def test_ordinary_numbers_dates_and_ids_are_kept(text: str) -> None:
+    assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "password",
+        "db_pass",
+        "Authorization",
+        "X-Api-Key",
+        "apiKey",
+        "refresh_token",
+        "client_secret",
+        "Set-Cookie",
+        "csrf-token",
+        "privateKey",
+    ],
+)
+def test_keys_that_name_secrets_are_sensitive(key: str) -> None:
+    assert is_sensitive_key(key)
+
+
+@pytest.mark.parametrize("key", ["max_tokens", "input_tokens", "author", "session_id", "prompt"])
+def test_ordinary_keys_are_not_sensitive(key: str) -> None:
+    assert not is_sensitive_key(key)
+
+
+def test_the_denylist_applies_at_any_depth() -> None:
+    data = {"messages": [{"role": "user", "meta": {"api_key": "k", "note": "a@b.io"}}]}
+    assert redact(data) == {
+        "messages": [{"role": "user", "meta": {"api_key": FILTERED, "note": "[email]"}}]
+    }
+
+
+def test_the_users_mask_runs_after_the_builtin_rules() -> None:
+    assert redact_text(
+        "customer ACME-991 wrote a@b.io", mask=lambda s: s.replace("ACME-991", "[customer]")
+    ) == ("customer [customer] wrote [email]")
+
+
+def test_a_failing_mask_filters_the_value_instead_of_raising() -> None:
+    def broken(text: str) -> str:
+        raise RuntimeError("bug in user code")
+
+    assert redact_text("some text", mask=broken) == FILTERED
+
+
+def test_query_parameters_that_name_secrets_are_filtered_in_urls() -> None:
+    assert redact_url("https://app.example/chat?token=abc&q=hi&email=a@b.io") == (
+        "https://app.example/chat?token=%5BFiltered%5D&q=hi&email=%5Bemail%5D"
+    )
