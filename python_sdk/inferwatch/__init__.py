@@ -12,7 +12,8 @@ from __future__ import annotations
 from ._asgi import Middleware
 from ._errors import ConfigError, InferwatchError, StoreError
 from ._init import capture_exception, flush, init, log_usage, shutdown
-from ._logging import JsonFormatter, RequestIdFilter
+from ._logging import JsonFormatter, RequestIdFilter, logging_config
+from ._metrics import add_metrics_route
 from ._model import ModelCall, model_context, watch_model
 from ._version import VERSION as __version__
 
@@ -25,10 +26,12 @@ __all__ = [
     "RequestIdFilter",
     "StoreError",
     "__version__",
+    "add_metrics_route",
     "capture_exception",
     "flush",
     "init",
     "log_usage",
+    "logging_config",
     "model_context",
     "shutdown",
     "watch_model",

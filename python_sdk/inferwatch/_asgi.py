@@ -8,6 +8,7 @@ body and passes every message through as it comes, so streaming responses keep s
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 import sentry_sdk
 from sentry_sdk.utils import event_from_exception
 
-from . import _runtime
+from . import _logging, _metrics, _runtime
 from ._context import RequestInfo, current_request
 
 Scope = MutableMapping[str, Any]
@@ -83,6 +84,13 @@ def _capture_status(request: RequestInfo, status: int) -> None:
 
 
 def _record(request: RequestInfo, status: int, duration_ms: float) -> None:
+    route = request.route
+    if _metrics.enabled:
+        _metrics.observe_request(
+            request.method, route, status or 500, duration_ms / 1000, request.scope.get("endpoint")
+        )
+    if _logging.request_logger.isEnabledFor(logging.INFO):
+        _logging.log_request(request, route, status or 500, duration_ms)
     runtime = _runtime.current()
     if runtime is None or runtime.store is None:
         return
@@ -91,7 +99,7 @@ def _record(request: RequestInfo, status: int, duration_ms: float) -> None:
         {
             "timestamp": time.time(),
             "method": request.method,
-            "route": request.route or "<unmatched>",
+            "route": route or "<unmatched>",
             "status": status or 500,
             "duration_ms": round(duration_ms, 3),
             "request_id": request.request_id,

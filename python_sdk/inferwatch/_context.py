@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+from starlette.routing import Mount
+
 from ._redact import FILTERED, is_sensitive_key, redact_text
 from ._types import Mask
 
@@ -52,7 +54,13 @@ class RequestInfo:
         prefix = str(self.scope.get("root_path", ""))[
             len(str(self.scope.get("app_root_path", ""))) :
         ]
-        return prefix + template
+        if not prefix:
+            return template
+        # Inside a Mount, `root_path` holds the matched path (`/users/42`), not the template.
+        own = getattr(route, "param_convertors", {}) if not isinstance(route, Mount) else {}
+        prefix = _template(prefix, self.scope.get("path_params") or {}, own)
+        # A Mount that answered itself (static files, a plain ASGI app) is already the prefix.
+        return prefix if isinstance(route, Mount) else prefix + template
 
     def as_sentry_request(self, mask: Mask | None = None) -> dict[str, Any]:
         """Method, URL, filtered headers and query string, in Sentry's `request` shape."""
@@ -71,6 +79,14 @@ class RequestInfo:
             "query_string": _filter_query(scope.get("query_string", b"").decode("latin-1"), mask),
             "headers": headers,
         }
+
+
+def _template(prefix: str, params: dict[str, Any], own: Any) -> str:
+    """`/users/42/v1` back to `/users/{user_id}/v1`, using the mounts' path parameters."""
+    names = {str(v): k for k, v in params.items() if k not in own}
+    if not names:
+        return prefix
+    return "/".join("{" + names[s] + "}" if s in names else s for s in prefix.split("/"))
 
 
 def _trace_id(headers: dict[str, str]) -> str | None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any, cast
 
 import sentry_sdk
+from sentry_sdk.integrations.logging import ignore_logger
 
-from . import _runtime
+from . import _metrics, _runtime
 from ._asgi import Middleware
 from ._context import request_id
 from ._forward import Forwarder
@@ -16,7 +18,11 @@ from ._processors import pipeline
 from ._summary import summarize
 from ._transport import LocalTransport
 from ._types import Environ
+from .alerts import AlertConfig, Alerter
 from .store import Store
+
+logger = logging.getLogger("inferwatch")
+_alerter: Alerter | None = None
 
 
 def init(
@@ -50,8 +56,34 @@ def init(
         in_app_exclude=["inferwatch"],
         debug=opts.debug,
     )
+    # inferwatch's own log lines must not become events (a failing store would feed itself).
+    ignore_logger("inferwatch")
+    ignore_logger("inferwatch.request")
     if app is not None and opts.middleware:
         add_middleware(app)
+    _start_monitoring(app, opts, local)
+
+
+def _start_monitoring(app: Any, opts: Options, local: Store | None) -> None:
+    """Metrics on (and `/metrics` on `app`); an alerter on the store when webhooks are set."""
+    global _alerter
+    _metrics.enable(opts.metrics)
+    if opts.metrics and app is not None and not _metrics.add_metrics_route(app, opts.metrics_path):
+        logger.warning(
+            "inferwatch: %s is already routed on this app; set metrics_path to serve "
+            "inferwatch's metrics elsewhere",
+            opts.metrics_path,
+        )
+    config = AlertConfig(
+        webhooks=opts.alert_webhooks,
+        slack_webhooks=opts.slack_webhooks,
+        quiet_minutes=opts.alert_quiet_minutes,
+        max_per_hour=opts.alert_max_per_hour,
+        spike_factor=opts.alert_spike_factor,
+    )
+    if config.enabled and local is not None:
+        _alerter = Alerter(config)
+        _alerter.attach(local)
 
 
 def add_middleware(app: Any) -> None:
@@ -80,6 +112,14 @@ def shutdown(timeout: float = 5.0) -> None:
         client.close(timeout=timeout)  # flushes through our transport, which drains the store
         sentry_sdk.get_global_scope().set_client(None)
         previous.close(timeout)
+    _stop_alerter(timeout)
+
+
+def _stop_alerter(timeout: float) -> None:
+    global _alerter
+    alerter, _alerter = _alerter, None
+    if alerter is not None:
+        alerter.close(timeout)
 
 
 def capture_exception(error: BaseException | None = None) -> str | None:

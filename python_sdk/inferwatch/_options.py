@@ -45,6 +45,13 @@ class Options:
     middleware: bool = True
     log_model_calls: bool = True
     debug: bool = False
+    metrics: bool = False
+    metrics_path: str = "/metrics"
+    alert_webhooks: tuple[str, ...] = ()
+    slack_webhooks: tuple[str, ...] = ()
+    alert_quiet_minutes: float = 60.0
+    alert_max_per_hour: int = 20
+    alert_spike_factor: float = 3.0
 
     def __post_init__(self) -> None:
         for name in ("sample_rate", "generations_sample_rate"):
@@ -61,6 +68,21 @@ class Options:
                 raise ConfigError(f"inferwatch: option {name!r} must be a string, got {value!r}")
         if self.dsn:
             _check_dsn(self.dsn)
+        self._check_monitoring()
+
+    def _check_monitoring(self) -> None:
+        from .alerts import check_number, check_urls
+
+        for name in ("alert_webhooks", "slack_webhooks"):
+            object.__setattr__(self, name, check_urls(name, getattr(self, name)))
+        check_number("alert_quiet_minutes", self.alert_quiet_minutes, minimum=0)
+        check_number("alert_max_per_hour", self.alert_max_per_hour, minimum=1, integer=True)
+        check_number("alert_spike_factor", self.alert_spike_factor, minimum=0)
+        if not isinstance(self.metrics_path, str) or not self.metrics_path.startswith("/"):
+            raise ConfigError(
+                f"inferwatch: option 'metrics_path' must be a path such as '/metrics', "
+                f"got {self.metrics_path!r}"
+            )
 
     @classmethod
     def build(
