@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: test demo bench lint typecheck pytest js chromium clean
+.PHONY: test demo bench lint typecheck pytest js react chromium clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,18 @@ $(BIN)/.installed: pyproject.toml
 js_snippet/node_modules/.installed: js_snippet/package.json js_snippet/package-lock.json
 	cd js_snippet && npm ci --no-audit --no-fund
 	touch $@
+
+REACT := examples/react_app
+$(REACT)/node_modules/.installed: $(REACT)/package.json $(REACT)/package-lock.json
+	cd $(REACT) && npm ci --no-audit --no-fund
+	touch $@
+
+# The example page, built with Vite from npm (the example app serves $(REACT)/dist/).
+$(REACT)/dist/index.html: $(REACT)/node_modules/.installed $(REACT)/index.html $(REACT)/vite.config.js $(wildcard $(REACT)/src/* $(REACT)/public/*) js_snippet/dist/react.mjs
+	cd $(REACT) && npm run build
+	touch $@
+
+react: $(REACT)/dist/index.html
 
 # Debian's Chromium drives the browser tests; Playwright never downloads a browser of its own.
 chromium:
@@ -31,7 +43,7 @@ lint: $(BIN)/.installed
 typecheck: $(BIN)/.installed
 	$(BIN)/mypy
 
-pytest: $(BIN)/.installed chromium js
+pytest: $(BIN)/.installed chromium js react
 	$(BIN)/pytest -q
 
 test: lint typecheck pytest
@@ -39,8 +51,8 @@ test: lint typecheck pytest
 bench: $(BIN)/.installed chromium js
 	$(BIN)/python benchmarks/run.py
 
-demo: $(BIN)/.installed chromium js
+demo: $(BIN)/.installed chromium react
 	$(BIN)/python examples/demo.py
 
 clean:
-	rm -rf $(VENV) js_snippet/node_modules .inferwatch
+	rm -rf $(VENV) js_snippet/node_modules $(REACT)/node_modules $(REACT)/dist .inferwatch
