@@ -23,7 +23,14 @@ from .._types import Event
 from ..store import Row
 from . import _browser_schema as schema
 from ._collector import Collector
-from ._guards import client_id, cors_headers, origin_allowed, read_body, uninstrumented
+from ._guards import (
+    BodyTooLarge,
+    client_id,
+    cors_headers,
+    origin_allowed,
+    read_body,
+    uninstrumented,
+)
 from ._stack import parse_stack
 
 SDK = {"name": "inferwatch.js", "version": "0.1.0"}
@@ -64,7 +71,10 @@ def browser_router(collector: Collector) -> APIRouter:
             return answer(
                 429, {"error": "rate limited"}, **{"Retry-After": str(max(1, round(wait)))}
             )
-        body = await read_body(request, config.max_body_bytes)
+        try:
+            body = await read_body(request, config.max_body_bytes)
+        except BodyTooLarge as exc:
+            return answer(413, {"error": exc.detail})
         events, error = _parse(body)
         if error:
             return answer(400, {"error": error})
