@@ -59,13 +59,19 @@ class Middleware:
                     await self.app(scope, receive, send_with_id)
                 except Exception as exc:
                     status = status or 500
-                    _capture_exception(exc)
+                    if not _is_ingest(scope):
+                        _capture_exception(exc)
                     raise
-                if status >= 500:
+                if status >= 500 and not _is_ingest(scope):
                     _capture_status(request, status)
         finally:
             current_request.reset(token)
             _record(request, status, (time.perf_counter() - start) * 1000)
+
+
+def _is_ingest(scope: Scope) -> bool:
+    """A collector ingest route (marked by `uninstrumented`): reporting on it would loop."""
+    return bool(getattr(scope.get("endpoint"), "__inferwatch_ingest__", False))
 
 
 def _capture_exception(exc: BaseException) -> None:

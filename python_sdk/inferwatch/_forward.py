@@ -1,81 +1,360 @@
-"""Forwarding envelopes to Sentry with httpx, off the request path.
+"""Forwarding envelopes to Sentry through a durable outbox: nothing accepted is lost.
 
-A worker thread posts each envelope to the DSN's envelope endpoint with `X-Sentry-Auth`.
+`submit` only puts the envelope on a bounded queue, so the request path never waits for disk or
+network. One thread writes queued envelopes to the outbox (SQLite); another sends the oldest
+first and deletes each one only when Sentry answers 2xx. Network errors, 5xx and other
+answers that may change (401, 403, 404) back off exponentially up to `max_backoff`; 429 waits
+for `Retry-After` or `X-Sentry-Rate-Limits` (per category, so a limit on transactions does not
+hold errors back); 400 and 413 are final, so those envelopes are dropped and counted. Pending
+envelopes are sent by the next Forwarder on the same outbox file, after a restart or `kill -9`.
+
+Delivery is at least once: a crash between Sentry's 2xx and the delete sends that envelope
+again, and Sentry keeps one event per `event_id`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
+import time
 from collections import Counter
+from collections.abc import Callable
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any
 
 import httpx
 from sentry_sdk.consts import EndpointType
 from sentry_sdk.utils import Dsn
 
+from ._envelope import EnvelopeError, parse
+from ._outbox import Entry, Outbox
 from ._version import VERSION
 
 logger = logging.getLogger("inferwatch")
 USER_AGENT = f"inferwatch/{VERSION}"
+DEFAULT_RATE_LIMIT = 60.0  # seconds, when a 429 says neither Retry-After nor X-Sentry-Rate-Limits
+ALL = ""  # the rate-limit category that stands for every category
+
+
+class _Marker:
+    """Put on the queue by `persist`; set once everything queued before it is in the outbox."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
 
 
 class Forwarder:
-    """Sends serialized envelopes to the Sentry project named by `dsn`."""
+    """Sends serialized envelopes to the Sentry project named by `dsn`, losing none.
+
+    `outbox` is an `Outbox` or a file path (None keeps it in memory: not durable). `clock` and
+    `sleep` are the seams tests use to live through a long outage in no time.
+
+    >>> forwarder = Forwarder(dsn, outbox=".inferwatch/outbox.db")  # doctest: +SKIP
+    >>> forwarder.submit(envelope.serialize())                         # doctest: +SKIP
+    >>> forwarder.close(timeout=2)                                     # doctest: +SKIP
+    """
 
     def __init__(
-        self, dsn: str, *, transport: httpx.BaseTransport | None = None, queue_size: int = 1000
+        self,
+        dsn: str,
+        *,
+        outbox: Outbox | str | Path | None = None,
+        transport: httpx.BaseTransport | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] | None = None,
+        queue_size: int = 1000,
+        timeout: float = 10.0,
+        max_backoff: float = 300.0,
+        max_envelope_bytes: int = 20 * 1024 * 1024,
     ) -> None:
-        parsed = Dsn(dsn)
-        auth = parsed.to_auth(USER_AGENT)
+        auth = Dsn(dsn).to_auth(USER_AGENT)
         self.url = auth.get_api_url(EndpointType.ENVELOPE)
         self.auth = auth.to_header()
-        self._client = httpx.Client(transport=transport, timeout=10.0)
-        self._queue: queue.Queue[bytes | threading.Event | None] = queue.Queue(queue_size)
-        self.counts: Counter[str] = Counter()
-        self._thread = threading.Thread(target=self._run, name="inferwatch-forward", daemon=True)
-        self._thread.start()
+        self._owns_outbox = not isinstance(outbox, Outbox)
+        self.outbox = outbox if isinstance(outbox, Outbox) else Outbox(outbox or ":memory:")
+        self._client = httpx.Client(transport=transport, timeout=timeout)
+        self._clock, self._sleep = clock, sleep
+        self._lease = timeout + 30.0
+        self.max_backoff, self.max_envelope_bytes = max_backoff, max_envelope_bytes
+        self._queue: queue.Queue[bytes | _Marker | None] = queue.Queue(queue_size)
+        self._wake, self._stop = threading.Event(), threading.Event()
+        self._progress = threading.Condition()
+        self._backoff_until, self._failures = 0.0, 0
+        self._limits: dict[str, float] = {}  # category -> until
+        self._counts: Counter[str] = Counter()
+        self._logged: set[str] = set()
+        self._closed = False
+        self._threads = [
+            threading.Thread(target=self._persist_loop, name="inferwatch-outbox", daemon=True),
+            threading.Thread(target=self._send_loop, name="inferwatch-forward", daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def __repr__(self) -> str:
-        return f"Forwarder({self.url!r})"
+        return f"Forwarder({self.url!r}, outbox={self.outbox.path!r})"
+
+    # -- the public surface --------------------------------------------------------------
 
     def submit(self, envelope: bytes) -> None:
-        try:
-            self._queue.put_nowait(envelope)
-        except queue.Full:
-            self.counts["dropped_queue_full"] += 1
+        """Queue one serialized envelope; never blocks, never raises (drops are counted)."""
+        if self._closed:
+            self._drop("closed", "the forwarder is closed")
+        elif len(envelope) > self.max_envelope_bytes:
+            self._drop("too_large", f"an envelope is over {self.max_envelope_bytes} bytes")
+        else:
+            try:
+                self._queue.put_nowait(envelope)
+            except queue.Full:
+                self._drop("queue_full", "the forward queue is full")
 
-    def flush(self, timeout: float = 5.0) -> bool:
-        done = threading.Event()
+    def persist(self, timeout: float = 5.0) -> bool:
+        """Wait until every envelope submitted so far is in the outbox (it then survives a crash).
+
+        Only local disk is waited for, never Sentry: the collector calls it before its 200.
+        """
+        if self._closed:
+            return self._queue.empty()
+        marker = _Marker()
         try:
-            self._queue.put(done, timeout=timeout)
+            self._queue.put(marker, timeout=timeout)
         except queue.Full:
             return False
-        return done.wait(timeout)
+        return marker.done.wait(timeout)
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Wait until everything submitted so far has been delivered (or dropped for good)."""
+        end = time.monotonic() + timeout
+        if not self.persist(timeout):
+            return False
+        with self._progress:
+            while self._pending_in_outbox() > 0:
+                remaining = end - time.monotonic()
+                if remaining <= 0 or not self._threads[1].is_alive():
+                    return False
+                self._wake.set()
+                self._progress.wait(min(remaining, 0.5))
+        return True
 
     def close(self, timeout: float = 5.0) -> None:
+        """Try to deliver for up to `timeout`, then stop; what is left waits in the outbox."""
+        if self._closed:
+            return
         self.flush(timeout)
-        self._queue.put(None)
-        self._thread.join(timeout)
+        self._closed = True
+        self._stop.set()
+        self._wake.set()
+        with contextlib.suppress(queue.Full):
+            self._queue.put(None, timeout=timeout)
+        for thread in self._threads:
+            thread.join(timeout)
         self._client.close()
+        if self._owns_outbox and not any(t.is_alive() for t in self._threads):
+            self.outbox.close()
 
-    def _run(self) -> None:
-        while (item := self._queue.get()) is not None:
-            if isinstance(item, threading.Event):
-                item.set()
-            else:
-                self._send(item)
+    def stats(self) -> dict[str, Any]:
+        """Counts since start: sent, failed attempts, 429s, dropped by reason, and pending."""
+        counts = dict(self._counts)
+        return {
+            "sent": counts.get("sent", 0),
+            "failed": counts.get("failed", 0),
+            "rate_limited": counts.get("rate_limited", 0),
+            "dropped": {k[8:]: v for k, v in counts.items() if k.startswith("dropped:")},
+            "pending": self._pending_in_outbox() + self._queue.qsize(),
+        }
 
-    def _send(self, body: bytes) -> None:
-        headers = {
+    # -- the outbox writer thread --------------------------------------------------------
+
+    def _persist_loop(self) -> None:
+        while True:
+            items = [self._queue.get()]
+            while len(items) < 100:
+                try:
+                    items.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            self._store([i for i in items if isinstance(i, bytes)])
+            self._wake.set()
+            for item in items:
+                if isinstance(item, _Marker):
+                    item.done.set()
+            if None in items:
+                return
+
+    def _store(self, bodies: list[bytes]) -> None:
+        if not bodies:
+            return
+        try:
+            envelopes = [(body, ",".join(sorted(_categories(body)))) for body in bodies]
+            evicted = self.outbox.put(self.url, envelopes, self._clock())
+        except Exception as exc:  # a full disk or a broken file must not kill the thread
+            self._drop("outbox_error", f"cannot write the outbox: {exc}", len(bodies))
+            return
+        if evicted:
+            self._drop("overflow", "the outbox is full; dropping the oldest envelopes", evicted)
+
+    # -- the sender thread ---------------------------------------------------------------
+
+    def _send_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                deadline = self._send_due()
+            except Exception as exc:
+                self._log_once("send_error", f"inferwatch: forwarding failed: {exc!r}")
+                deadline = self._back_off()
+            self._wait(deadline)
+
+    def _send_due(self) -> float | None:
+        """Send what may be sent now; returns when to look again (None: when woken)."""
+        while not self._stop.is_set():
+            now = self._clock()
+            if now < self._backoff_until:
+                return self._backoff_until
+            entries = self.outbox.claim(self.url, now, self._lease)
+            if not entries:
+                # Rows another sender claimed come back when their lease ends.
+                return now + self._lease if self._pending_in_outbox() else None
+            held = [e for e in entries if self._limited_until(e, now) > now]
+            self.outbox.release([e.id for e in held], attempted=False)
+            ready = [e for e in entries if e not in held]
+            if not ready:
+                return min(self._limited_until(e, now) for e in held)
+            self._send_batch(ready)
+        return None
+
+    def _send_batch(self, entries: list[Entry]) -> None:
+        for i, entry in enumerate(entries):
+            if self._stop.is_set() or not self._send(entry):
+                self.outbox.release([e.id for e in entries[i + 1 :]], attempted=False)
+                return
+
+    def _send(self, entry: Entry) -> bool:
+        """One attempt; False when sending should pause (back-off or a rate limit)."""
+        try:
+            response = self._client.post(self.url, content=entry.body, headers=self._headers())
+        except httpx.HTTPError as exc:
+            return self._retry_later(entry, f"cannot reach Sentry: {exc!r}")
+        now = self._clock()
+        self._read_rate_limits(response.headers, now)
+        status = response.status_code
+        if 200 <= status < 300:
+            self._finish(entry, "sent")
+            self._failures = 0
+            return True
+        if status in (400, 413):
+            self._finish(entry, f"dropped:rejected_{status}")
+            self._log_once(
+                f"rejected_{status}",
+                f"inferwatch: Sentry rejected an envelope: {status} {response.text[:200]}",
+            )
+            return True
+        if status == 429:
+            self._count("rate_limited")
+            if self._limited_until(entry, now) <= now:  # no usable X-Sentry-Rate-Limits
+                self._limit(ALL, now + _retry_after(response.headers, now))
+            self._release(entry)
+            return False
+        return self._retry_later(entry, f"Sentry answered {status}")
+
+    def _retry_later(self, entry: Entry, why: str) -> bool:
+        self._count("failed")
+        self._log_once("failed", f"inferwatch: {why}; retrying with back-off")
+        self._release(entry)
+        self._back_off()
+        return False
+
+    def _back_off(self) -> float:
+        self._failures += 1
+        delay = min(self.max_backoff, 2.0 ** (self._failures - 1))
+        self._backoff_until = self._clock() + delay
+        return self._backoff_until
+
+    def _wait(self, deadline: float | None) -> None:
+        if deadline is None:
+            self._wake.wait()
+        else:
+            delay = deadline - self._clock()
+            if delay > 0 and self._sleep is not None:
+                self._sleep(delay)
+            elif delay > 0:
+                self._wake.wait(delay)
+        self._wake.clear()
+
+    # -- rate limits ---------------------------------------------------------------------
+
+    def _read_rate_limits(self, headers: httpx.Headers, now: float) -> None:
+        # "60:error;transaction:organization, 2700::key" (no category: every category)
+        for limit in headers.get("x-sentry-rate-limits", "").split(","):
+            seconds, _, rest = limit.strip().partition(":")
+            try:
+                until = now + max(0.0, float(seconds))
+            except ValueError:
+                continue
+            categories = rest.split(":", 1)[0]
+            for category in categories.split(";") if categories else [ALL]:
+                self._limit(category, until)
+
+    def _limit(self, category: str, until: float) -> None:
+        self._limits[category] = max(until, self._limits.get(category, 0.0))
+
+    def _limited_until(self, entry: Entry, now: float) -> float:
+        return max(self._limits.get(c, 0.0) for c in entry.categories | {ALL})
+
+    # -- bookkeeping ---------------------------------------------------------------------
+
+    def _headers(self) -> dict[str, str]:
+        return {
             "X-Sentry-Auth": self.auth,
             "Content-Type": "application/x-sentry-envelope",
             "User-Agent": USER_AGENT,
         }
+
+    def _finish(self, entry: Entry, outcome: str) -> None:
+        self.outbox.delete(entry.id)
+        self._count(outcome)
+
+    def _release(self, entry: Entry) -> None:
+        self.outbox.release([entry.id], attempted=True)
+
+    def _pending_in_outbox(self) -> int:
         try:
-            response = self._client.post(self.url, content=body, headers=headers)
-        except httpx.HTTPError as exc:
-            self.counts["failed"] += 1
-            logger.warning("inferwatch: could not reach Sentry: %s", exc)
-            return
-        self.counts["sent" if response.is_success else f"rejected_{response.status_code}"] += 1
+            return self.outbox.pending(self.url)
+        except Exception:
+            return 0
+
+    def _count(self, key: str, n: int = 1) -> None:
+        with self._progress:
+            self._counts[key] += n
+            self._progress.notify_all()
+
+    def _drop(self, reason: str, why: str, n: int = 1) -> None:
+        self._count(f"dropped:{reason}", n)
+        self._log_once(reason, f"inferwatch: dropping envelopes for Sentry: {why}")
+
+    def _log_once(self, key: str, message: str) -> None:
+        if key not in self._logged:
+            self._logged.add(key)
+            logger.warning(message)
+
+
+def _categories(body: bytes) -> frozenset[str]:
+    try:
+        return parse(body).categories
+    except EnvelopeError:
+        return frozenset()  # Sentry will judge it; a 400 drops it
+
+
+def _retry_after(headers: httpx.Headers, now: float) -> float:
+    """Seconds from `Retry-After` (a number or an HTTP date), or the default."""
+    value = headers.get("retry-after", "")
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - now)
+    except (TypeError, ValueError, IndexError):
+        return DEFAULT_RATE_LIMIT

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 from typing import Any, cast
 
 import sentry_sdk
@@ -13,7 +14,8 @@ from . import _metrics, _runtime
 from ._asgi import Middleware
 from ._context import request_id
 from ._forward import Forwarder
-from ._options import DEFAULT, Options
+from ._options import DEFAULT, DEFAULT_STORE, Options
+from ._outbox import OUTBOX_FILE
 from ._processors import pipeline
 from ._summary import summarize
 from ._transport import LocalTransport
@@ -39,7 +41,7 @@ def init(
     opts = Options.build(environ=environ, store=store, **options)
     shutdown()
     local = Store(opts.store, queue_size=opts.queue_size) if opts.store is not None else None
-    forwarder = Forwarder(opts.dsn) if opts.dsn else None
+    forwarder = Forwarder(opts.dsn, outbox=outbox_path(opts)) if opts.dsn else None
     _runtime.install(_runtime.Runtime(opts, local, forwarder))
     sentry_sdk.init(
         dsn=opts.dsn or "",
@@ -84,6 +86,11 @@ def _start_monitoring(app: Any, opts: Options, local: Store | None) -> None:
     if config.enabled and local is not None:
         _alerter = Alerter(config)
         _alerter.attach(local)
+
+
+def outbox_path(opts: Options) -> Path:
+    """Envelopes for Sentry wait beside the store (or in `.inferwatch/` when there is none)."""
+    return (opts.store or DEFAULT_STORE).parent / OUTBOX_FILE
 
 
 def add_middleware(app: Any) -> None:

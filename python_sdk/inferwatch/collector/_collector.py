@@ -5,8 +5,10 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .._forward import Forwarder
+from .._outbox import OUTBOX_FILE
 from ..store import Store
 from ._config import CollectorConfig
 from ._guards import RateLimiter
@@ -26,9 +28,33 @@ class Collector:
     limiter: RateLimiter = field(init=False)
     _counts: Counter[str] = field(default_factory=Counter, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    _tunnels: dict[str, Forwarder] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         self.limiter = RateLimiter(self.config.rate_per_second, self.config.rate_burst)
+        if self.forwarder is None and self.config.dsn:
+            self.forwarder = Forwarder(self.config.dsn, outbox=self.outbox_path)
+
+    @property
+    def outbox_path(self) -> Path:
+        """The forwarding outbox, kept beside the store."""
+        return self.store.path.parent / OUTBOX_FILE
+
+    def tunnel_forwarder(self, dsn: str) -> Forwarder:
+        """The forwarder for `dsn`, which must be one of `config.tunnel_dsns`."""
+        if dsn not in self.config.tunnel_dsns:
+            raise ValueError("only DSNs on the collector's tunnel list are forwarded")
+        with self._lock:
+            if dsn not in self._tunnels:
+                self._tunnels[dsn] = Forwarder(dsn, outbox=self.outbox_path)
+            return self._tunnels[dsn]
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop the forwarders (what they could not send waits in the outbox for next time)."""
+        with self._lock:
+            forwarders = [*self._tunnels.values(), *([self.forwarder] if self.forwarder else [])]
+        for forwarder in forwarders:
+            forwarder.close(timeout)
 
     def count(self, key: str, n: int = 1) -> None:
         with self._lock:

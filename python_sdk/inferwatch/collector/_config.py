@@ -7,6 +7,8 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from sentry_sdk.utils import BadDsn, Dsn
+
 from .._errors import ConfigError
 
 KEY_FILE = "collector.key"
@@ -41,6 +43,16 @@ class CollectorConfig:
                 raise ConfigError(
                     f"inferwatch: --allow-origin must look like https://app.example.com, got {origin!r}"
                 )
+        for dsn in (self.dsn, *self.tunnel_dsns):
+            if dsn is not None:
+                _check_dsn(dsn)
+
+
+def _check_dsn(dsn: str) -> None:
+    try:
+        Dsn(dsn)
+    except BadDsn as exc:
+        raise ConfigError(f"inferwatch: {dsn!r} is not a valid Sentry DSN") from exc
 
 
 def load_or_create_key(store_path: Path) -> str:

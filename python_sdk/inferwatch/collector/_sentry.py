@@ -1,0 +1,288 @@
+"""`POST /api/{project_id}/envelope/` and `/store/`: ingest from any Sentry SDK.
+
+Point an SDK's DSN at the collector (`http://KEY@127.0.0.1:8765/1`) and its errors are stored,
+grouped and shown like every other event. Checks in order: origin (403), key (401/403), rate
+(429), size (413, also while inflating), parse (400); then each item on its own. `event` items
+are redacted and stored; every other item type is skipped and counted. A 200 means the events
+are committed to the store (and to the forwarding outbox, when the collector has a DSN).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from sentry_sdk.envelope import Envelope as SentryEnvelope
+from sentry_sdk.utils import BadDsn, Dsn
+from starlette.concurrency import run_in_threadpool
+
+from .._envelope import Envelope, EnvelopeError, Item, parse
+from .._forward import Forwarder
+from .._redact import redact
+from .._types import Event
+from ..store import Row
+from ._collector import Collector
+from ._decode import DecodedTooLarge, DecodeError, decode
+from ._guards import (
+    BodyTooLarge,
+    client_id,
+    cors_headers,
+    origin_allowed,
+    read_body,
+    uninstrumented,
+)
+
+# Item types a Sentry SDK sends that the store has no place for; anything else counts "unknown".
+KNOWN_TYPES = frozenset(
+    [
+        "transaction",
+        "session",
+        "sessions",
+        "client_report",
+        "attachment",
+        "profile",
+        "profile_chunk",
+        "check_in",
+        "replay_event",
+        "replay_recording",
+        "replay_video",
+        "span",
+        "otel_span",
+        "log",
+        "statsd",
+        "metric_meta",
+        "user_report",
+        "feedback",
+    ]
+)
+
+
+class Refused(Exception):
+    """An ingest request answered with an error status; the message is for the SDK's log."""
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.headers = status, message, headers or {}
+
+
+@dataclass
+class Sorted:
+    """The items of one envelope: events to store, and what was skipped or invalid."""
+
+    events: list[Event] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    invalid: list[str] = field(default_factory=list)
+
+
+def sentry_router(collector: Collector) -> APIRouter:
+    """Sentry's ingest routes, to mount in any FastAPI app or serve with `create_app`.
+
+    >>> app.include_router(sentry_router(collector))  # doctest: +SKIP
+    """
+    router = APIRouter()
+    for path in ("/api/{project_id}/envelope/", "/api/{project_id}/store/"):
+        router.add_api_route(
+            path, _preflight(collector), methods=["OPTIONS"], include_in_schema=False
+        )
+    router.add_api_route(
+        "/api/{project_id}/envelope/", _handler(collector, legacy=False), methods=["POST"]
+    )
+    router.add_api_route(
+        "/api/{project_id}/store/", _handler(collector, legacy=True), methods=["POST"]
+    )
+    return router
+
+
+def _preflight(collector: Collector) -> Any:
+    async def preflight(request: Request) -> Response:
+        origin = request.headers.get("origin")
+        return Response(status_code=204, headers=cors_headers(origin, collector.config))
+
+    return preflight
+
+
+def _handler(collector: Collector, *, legacy: bool) -> Any:
+    @uninstrumented
+    async def ingest(project_id: str, request: Request) -> Response:
+        headers = cors_headers(request.headers.get("origin"), collector.config)
+        try:
+            event_id = await _ingest(collector, request, project_id, legacy=legacy)
+        except Refused as exc:
+            collector.count(f"refused_{exc.status}")
+            return JSONResponse(
+                {"detail": exc.message}, exc.status, headers={**headers, **exc.headers}
+            )
+        return JSONResponse({"id": event_id}, headers=headers)
+
+    return ingest
+
+
+async def _ingest(
+    collector: Collector, request: Request, project_id: str, *, legacy: bool
+) -> str | None:
+    config = collector.config
+    if not origin_allowed(request.headers.get("origin"), config):
+        raise Refused(403, "this origin is not allowed (see --allow-origin)")
+    if not project_id.isdigit():
+        raise Refused(400, f"the project id must be a number, got {project_id[:40]!r}")
+    key = request_key(request)
+    if key is not None:
+        _check_key(collector, request, key)
+    data = await read_decoded(request, config.max_envelope_bytes)
+    envelope = _legacy_envelope(data, config.max_event_bytes) if legacy else parse_envelope(data)
+    if key is None:
+        key = _dsn_key(envelope.headers.get("dsn"))
+        if key is None:
+            raise Refused(401, "missing key: use a DSN like http://KEY@host/1 (X-Sentry-Auth)")
+        _check_key(collector, request, key)
+    items = sort_items(envelope, config.max_event_bytes)
+    await store_events(collector, items.events)
+    forward_events(collector, items.events)
+    await persist_forwarded(collector.forwarder)
+    _count(collector, items)
+    return items.events[0]["event_id"] if items.events else header_event_id(envelope.headers)
+
+
+def request_key(request: Request) -> str | None:
+    """The public key from `X-Sentry-Auth` (or `Authorization: Sentry ...`) or `?sentry_key=`."""
+    for name in ("x-sentry-auth", "authorization"):
+        value = request.headers.get(name, "")
+        if value[:7].lower() == "sentry ":
+            for part in value[7:].split(","):
+                k, _, v = part.strip().partition("=")
+                if k == "sentry_key" and v:
+                    return v
+    return request.query_params.get("sentry_key") or None
+
+
+def _check_key(collector: Collector, request: Request, key: str) -> None:
+    if not secrets.compare_digest(key.encode(), collector.config.key.encode()):
+        raise Refused(403, "wrong key for this collector (the DSN's key must be the --key)")
+    wait = collector.limiter.take(client_id(request, key))
+    if wait:
+        raise Refused(429, "rate limited", {"Retry-After": str(max(1, round(wait)))})
+
+
+def _dsn_key(dsn: object) -> str | None:
+    if not isinstance(dsn, str):
+        return None
+    try:
+        return Dsn(dsn).public_key or None
+    except BadDsn:
+        return None
+
+
+async def read_decoded(request: Request, limit: int) -> bytes:
+    """The body, bounded before and after `Content-Encoding` is undone (413 past `limit`)."""
+    try:
+        body = await read_body(request, limit)
+        return decode(body, request.headers.get("content-encoding"), limit)
+    except (BodyTooLarge, DecodedTooLarge) as exc:
+        raise Refused(413, str(getattr(exc, "detail", exc))) from exc
+    except DecodeError as exc:
+        raise Refused(400, str(exc)) from exc
+
+
+def parse_envelope(data: bytes) -> Envelope:
+    try:
+        return parse(data)
+    except EnvelopeError as exc:
+        raise Refused(400, f"not a Sentry envelope: {exc}") from exc
+
+
+def _legacy_envelope(data: bytes, limit: int) -> Envelope:
+    """The store endpoint's body (JSON, or base64 of zlib of JSON from old SDKs) as an envelope."""
+    if not data.lstrip().startswith(b"{"):
+        try:
+            data = decode(base64.b64decode(data, validate=True), "deflate", limit)
+        except (binascii.Error, DecodeError) as exc:
+            raise Refused(400, "the body is not a JSON event") from exc
+        except DecodedTooLarge as exc:
+            raise Refused(413, str(exc)) from exc
+    try:
+        event = json.loads(data)
+    except (ValueError, RecursionError) as exc:
+        raise Refused(400, "the body is not a JSON event") from exc
+    if not isinstance(event, dict):
+        raise Refused(400, "the body must be a JSON object")
+    return Envelope({}, [Item({"type": "event"}, data)])
+
+
+def sort_items(envelope: Envelope, max_event_bytes: int) -> Sorted:
+    """Events ready to store (redacted, with an id), and the types of the items skipped."""
+    out = Sorted()
+    for item in envelope.items:
+        if item.type != "event":
+            out.skipped.append(item.type if item.type in KNOWN_TYPES else "unknown")
+        elif len(item.payload) > max_event_bytes:
+            raise Refused(413, f"an event item is larger than {max_event_bytes} bytes")
+        else:
+            try:
+                out.events.append(_event(item, envelope.headers))
+            except (EnvelopeError, ValueError) as exc:
+                out.invalid.append(str(exc))
+    return out
+
+
+def _event(item: Item, envelope_headers: dict[str, Any]) -> Event:
+    event = item.json()
+    if not isinstance(event, dict):
+        raise ValueError("an event item must be a JSON object")
+    event_id = _event_id(event) or header_event_id(envelope_headers) or uuid.uuid4().hex
+    return {**redact(event), "event_id": event_id}
+
+
+def header_event_id(headers: dict[str, Any]) -> str | None:
+    try:
+        return _event_id(headers)
+    except ValueError:
+        return None
+
+
+def _event_id(holder: dict[str, Any]) -> str | None:
+    """The `event_id` as 32 hex digits; None when absent; ValueError when not a UUID."""
+    value = holder.get("event_id")
+    if value is None:
+        return None
+    try:
+        return uuid.UUID(str(value)).hex
+    except ValueError as exc:
+        raise ValueError(f"event_id {str(value)[:40]!r} is not a UUID") from exc
+
+
+async def store_events(collector: Collector, events: list[Event]) -> None:
+    """Commit `events` to the store (503 when it cannot take them now)."""
+    rows: list[Row] = [("event", e) for e in events]
+    if rows and not await run_in_threadpool(collector.store.write, rows):
+        raise Refused(503, "the store cannot take events now", {"Retry-After": "5"})
+
+
+def forward_events(collector: Collector, events: list[Event]) -> None:
+    """Queue each stored event, as stored (redacted), for the collector's Sentry project."""
+    if collector.forwarder is None:
+        return
+    for event in events:
+        envelope = SentryEnvelope(headers={"event_id": event["event_id"]})
+        envelope.add_event(cast(Any, event))
+        collector.forwarder.submit(envelope.serialize())
+
+
+async def persist_forwarded(forwarder: Forwarder | None) -> None:
+    """Wait (for the disk, never for Sentry) until what was submitted is in the outbox."""
+    if forwarder is not None and not await run_in_threadpool(forwarder.persist, 5.0):
+        raise Refused(503, "the forwarding outbox cannot take envelopes now", {"Retry-After": "5"})
+
+
+def _count(collector: Collector, items: Sorted) -> None:
+    collector.count("sentry_accepted", len(items.events))
+    if items.invalid:
+        collector.count("sentry_invalid", len(items.invalid))
+    for item_type in items.skipped:
+        collector.count(f"sentry_skipped_{item_type}")
