@@ -72,8 +72,13 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
-        """`EXAMPLE_COLLECTOR_URL` (default http://127.0.0.1:8765) and `INFERWATCH_STORE`."""
-        return cls(environ=env, collector_url=env.get("EXAMPLE_COLLECTOR_URL") or DEFAULT_COLLECTOR)
+        """`EXAMPLE_COLLECTOR_URL` (default http://127.0.0.1:8765), `EXAMPLE_COLD_START_S`
+        (default 6), and inferwatch's own variables (`INFERWATCH_STORE`, `SENTRY_DSN`, ...)."""
+        return cls(
+            environ=env,
+            collector_url=env.get("EXAMPLE_COLLECTOR_URL") or DEFAULT_COLLECTOR,
+            cold_start_s=float(env.get("EXAMPLE_COLD_START_S") or 6.0),
+        )
 
 
 class EmptyPrediction(RuntimeError):
