@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import inferwatch
 import pytest
+import respx
 from fastapi import FastAPI
 from inferwatch import _metrics
 from inferwatch.store import Store
@@ -338,3 +341,75 @@ def test_browser_batches_feed_their_metrics() -> None:
     assert inst.browser_page_views._value.get() - before_views == 1
     assert inst.browser_invalid._value.get() - before_invalid == 2
     assert 'inferwatch_browser_errors_total{type="TypeError"}' in text
+
+
+async def test_snippet_batches_feed_the_browser_metrics_through_the_collector(
+    tmp_path: Path,
+) -> None:
+    from inferwatch.collector import Collector, CollectorConfig, create_app
+
+    collector = Collector(Store(tmp_path / "events.db"), CollectorConfig(key="k"))
+    app = create_app(collector)
+    inferwatch.add_metrics_route(app, sources=lambda: (collector.store, None))
+    _metrics.enable()
+    model = "chat-" + uuid.uuid4().hex[:6]
+    ts = 1_800_000_000_000
+    batch = {
+        "events": [
+            {"type": "generation", "ts": ts, "name": "chat", "status": "ok", "duration_ms": 3000,
+             "first_token_ms": 400, "attrs": {"model": model}},
+            {"type": "error", "ts": ts, "name": "TypeError", "message": "x is undefined"},
+            {"type": "pageview", "ts": ts, "path": "/chat?user=42"},
+            {"type": "click", "ts": ts},  # no selector: invalid
+        ]
+    }  # fmt: skip
+    try:
+        async with asgi_client(app) as client:
+            before = await get_metrics(client)
+            response = await client.post(
+                "/iw/ingest?key=k",
+                content=json.dumps(batch),
+                headers={"content-type": "text/plain"},
+            )
+            assert response.json()["accepted"] == 3
+            after = await get_metrics(client)
+    finally:
+        collector.store.close()
+    wait = "inferwatch_browser_generation_duration_seconds_bucket"
+    assert value(after, wait, model=model, status="ok", le="5.12") == 1
+    assert value(after, wait, model=model, status="ok", le="2.56") == 0
+    for name in ("inferwatch_browser_page_views_total", "inferwatch_browser_events_invalid_total"):
+        assert value(after, name) - value(before, name) == 1
+    errors = "inferwatch_browser_errors_total"
+    assert value(after, errors, type="TypeError") - value(before, errors, type="TypeError") == 1
+    assert value(after, "inferwatch_store_stored_rows_total") >= 3
+    assert not any("user=42" in str(labels) for (_, labels) in after["samples"])
+
+
+@respx.mock
+async def test_forwarding_to_sentry_is_reported_and_metrics_app_mounts_anywhere(
+    tmp_path: Path,
+) -> None:
+    from inferwatch._forward import Forwarder
+
+    sentry = respx.post("https://sentry.example.test/api/1/envelope/").mock(
+        return_value=httpx.Response(200)
+    )
+    forwarder = Forwarder("https://abc@sentry.example.test/1", outbox=tmp_path / "outbox.db")
+    store = Store(tmp_path / "events.db")
+    try:
+        forwarder.submit(b'{}\n{"type":"event"}\n{}\n')
+        assert forwarder.flush(5)
+        app = FastAPI()
+        app.mount("/internal/metrics", _metrics.metrics_app(lambda: (store, forwarder)))
+        async with asgi_client(app) as client:
+            response = await client.get("/internal/metrics", follow_redirects=True)
+        assert response.status_code == 200
+        scrape = parse(response.text)
+    finally:
+        forwarder.close()
+        store.close()
+    assert sentry.call_count == 1
+    assert value(scrape, "inferwatch_forward_sent_total") == 1
+    assert value(scrape, "inferwatch_forward_pending") == 0
+    assert ("inferwatch_store_queue_depth", frozenset()) in scrape["samples"]

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import re
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import Any, Protocol
 
 from prometheus_client import (
@@ -42,6 +42,7 @@ UNMATCHED = "<unmatched>"
 OTHER = "other"
 SKIPPED_ROUTES = frozenset({"/metrics", "/health", "/healthz", "/livez", "/readyz", "/ping"})
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+ASGIApp = Callable[[Any, Any, Any], Awaitable[None]]
 _SAFE_LABEL = re.compile(r"^[A-Za-z0-9_.:/-]{1,64}$")
 
 
@@ -266,16 +267,9 @@ class HealthCollector:
         store, forwarder = self.sources()
         if store is not None:
             yield from _store_metrics(store.stats())
-        counts = getattr(forwarder, "counts", None)
-        if counts:
-            family = CounterMetricFamily(
-                "inferwatch_forwarded_envelopes",
-                "Envelopes forwarded to Sentry, by result.",
-                labels=["result"],
-            )
-            for result, n in sorted(dict(counts).items()):
-                family.add_metric([str(result)], n)
-            yield family
+        stats = getattr(forwarder, "stats", None)
+        if callable(stats):
+            yield from _forward_metrics(stats())
 
 
 def _store_metrics(stats: dict[str, Any]) -> Iterator[Metric]:
@@ -295,6 +289,26 @@ def _store_metrics(stats: dict[str, Any]) -> Iterator[Metric]:
     yield dropped
     yield GaugeMetricFamily(
         "inferwatch_store_queue_depth", "Rows waiting for the writer.", value=stats["queue_depth"]
+    )
+
+
+def _forward_metrics(stats: dict[str, Any]) -> Iterator[Metric]:
+    for key, text in (
+        ("sent", "Envelopes Sentry accepted."),
+        ("failed", "Attempts to reach Sentry that failed (retried from the outbox)."),
+        ("rate_limited", "Answers from Sentry that asked to slow down (429)."),
+    ):
+        yield CounterMetricFamily(f"inferwatch_forward_{key}", text, value=stats.get(key, 0))
+    dropped = CounterMetricFamily(
+        "inferwatch_forward_dropped", "Envelopes given up on, by reason.", labels=["reason"]
+    )
+    for reason, n in sorted((stats.get("dropped") or {}).items()):
+        dropped.add_metric([str(reason)], n)
+    yield dropped
+    yield GaugeMetricFamily(
+        "inferwatch_forward_pending",
+        "Envelopes waiting to be sent to Sentry.",
+        value=stats.get("pending", 0),
     )
 
 
@@ -345,6 +359,21 @@ def metrics_endpoint(
         return Response(body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     return endpoint
+
+
+def metrics_app(sources: Sources = _runtime_sources) -> ASGIApp:
+    """An ASGI app answering every HTTP request with `scrape(sources)`, to mount anywhere.
+
+    >>> app.mount("/metrics", metrics_app(lambda: (store, None)))  # doctest: +SKIP
+    """
+    endpoint = metrics_endpoint(sources)
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            response = await endpoint(Request(scope))
+            await response(scope, receive, send)
+
+    return app
 
 
 def add_metrics_route(

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from sentry_sdk.envelope import Envelope
 from starlette.concurrency import run_in_threadpool
 
+from .. import _metrics
 from .._redact import redact, redact_url
 from .._types import Event
 from ..store import Row
@@ -84,6 +85,8 @@ def browser_router(collector: Collector) -> APIRouter:
                 503, {"error": "the store cannot take events now"}, **{"Retry-After": "5"}
             )
         _forward(collector, rows)
+        if _metrics.enabled:
+            _metrics.observe_browser(rows, len(invalid))
         accepted = len(events) - len(invalid)
         collector.count("browser_accepted", accepted)
         collector.count("browser_invalid", len(invalid))
