@@ -14,7 +14,7 @@ from . import _metrics, _runtime
 from ._asgi import Middleware
 from ._context import request_id
 from ._forward import Forwarder
-from ._options import DEFAULT, DEFAULT_STORE, Options
+from ._options import DEFAULT, Options
 from ._outbox import OUTBOX_FILE
 from ._processors import pipeline
 from ._summary import summarize
@@ -88,9 +88,9 @@ def _start_monitoring(app: Any, opts: Options, local: Store | None) -> None:
         _alerter.attach(local)
 
 
-def outbox_path(opts: Options) -> Path:
-    """Envelopes for Sentry wait beside the store (or in `.inferwatch/` when there is none)."""
-    return (opts.store or DEFAULT_STORE).parent / OUTBOX_FILE
+def outbox_path(opts: Options) -> Path | None:
+    """Envelopes for Sentry wait beside the store; `store=None` writes no file, so in memory."""
+    return opts.store.parent / OUTBOX_FILE if opts.store is not None else None
 
 
 def add_middleware(app: Any) -> None:
