@@ -6,15 +6,24 @@
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
+import re
+import sqlite3
 import sys
-from collections.abc import Callable, Sequence
-from typing import Any
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, TextIO
 
-from ._errors import InferwatchError
+from . import serve
+from ._errors import ConfigError, InferwatchError
 from ._options import DEFAULT_STORE
+from .collector import load_or_create_key
 from .store import get_issue, latest_event, list_generations, list_issues, open_readonly
+from .store._queries import events_after, last_event_rowid
+from .store._timestamps import iso, parse_timestamp
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -130,6 +139,115 @@ def cmd_generations(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    return serve.run(serve.config_from_args(args, os.environ))
+
+
+def cmd_snippet(args: argparse.Namespace) -> int:
+    key = args.key or load_or_create_key(Path(args.store))
+    print(serve.snippet_tag(args.url, key))
+    return 0
+
+
+def cmd_tail(args: argparse.Namespace) -> int:
+    """Print events as they are stored, one line each, until Ctrl-C."""
+    with _wait_for_store(args.store) as conn:
+        after = last_event_rowid(conn, back=args.last)
+        while True:
+            rows = events_after(conn, after)
+            for row in rows:
+                _print_tail_line(row, args.json)
+                after = row["id"]
+            sys.stdout.flush()
+            if not rows:
+                time.sleep(args.interval)
+
+
+def _wait_for_store(path: str) -> sqlite3.Connection:
+    while not Path(path).exists():  # `tail` may start before the first event is captured
+        time.sleep(0.5)
+    return open_readonly(path)
+
+
+def _print_tail_line(row: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({**row, "timestamp": iso(row["timestamp"])}, ensure_ascii=False))
+        return
+    where = row["request_id"] or row["session_id"] or "-"
+    print(
+        f"{iso(row['timestamp'])}  {row['platform'] or '?':10.10}  #{row['issue_id']:<5}"
+        f"  {row['title']}  [{where}]"
+    )
+
+
+_EXPORTS = {
+    "events": (
+        "SELECT e.id, e.event_id, e.issue_id, e.timestamp, e.platform, e.level, e.environment,"
+        " e.release, e.request_id, e.trace_id, e.session_id, i.title, e.data FROM events e"
+        " JOIN issues i ON i.id = e.issue_id WHERE e.timestamp >= ? ORDER BY e.timestamp, e.id"
+    ),
+    "generations": "SELECT * FROM generations WHERE timestamp >= ? ORDER BY timestamp, id",
+    "usage": "SELECT * FROM usage WHERE timestamp >= ? ORDER BY timestamp, id",
+    "requests": "SELECT * FROM requests WHERE timestamp >= ? ORDER BY timestamp, id",
+}
+_JSON_COLUMNS = {"data"}
+_PROGRESS_EVERY = 10_000
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Rows as JSON lines or CSV, oldest first, with a progress line on stderr."""
+    since = _since(args.since)
+    with open_readonly(args.store) as conn:
+        table = "events" if args.kind == "events" else args.kind
+        total = conn.execute(
+            f"SELECT COUNT(*) FROM {table} WHERE timestamp >= ?", (since,)
+        ).fetchone()[0]
+        rows = (dict(r) for r in conn.execute(_EXPORTS[args.kind], (since,)))
+        if args.output:
+            with open(args.output, "w", newline="", encoding="utf-8") as out:
+                written = _write_export(rows, args.format, out, total)
+        else:
+            written = _write_export(rows, args.format, sys.stdout, total)
+    if total >= _PROGRESS_EVERY or args.output:
+        print(f"exported {written} {args.kind}", file=sys.stderr)
+    return 0
+
+
+def _write_export(rows: Iterator[dict[str, Any]], fmt: str, out: TextIO, total: int) -> int:
+    writer: Any = None
+    n = 0
+    for n, row in enumerate(rows, 1):
+        row["timestamp"] = iso(row["timestamp"])
+        if fmt == "jsonl":
+            for column in _JSON_COLUMNS & row.keys():
+                row[column] = json.loads(row[column]) if row[column] else None
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        else:
+            if writer is None:
+                writer = csv.DictWriter(out, fieldnames=list(row))
+                writer.writeheader()
+            writer.writerow(row)
+        if n % _PROGRESS_EVERY == 0:
+            print(f"\r{n}/{total} rows", end="", file=sys.stderr, flush=True)
+    if n >= _PROGRESS_EVERY:
+        print(file=sys.stderr)
+    return n
+
+
+def _since(value: str | None) -> float:
+    """`--since`: an ISO 8601 time, epoch seconds, or an age such as `30m`, `6h`, `7d`."""
+    if not value:
+        return 0.0
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)([smhd])", value.strip())
+    if match:
+        unit = {"s": 1, "m": 60, "h": 3600, "d": 86400}[match[2]]
+        return time.time() - float(match[1]) * unit
+    ts = parse_timestamp(float(value) if value.replace(".", "", 1).isdigit() else value)
+    if ts is None:
+        raise ConfigError(f"inferwatch: --since must be a time or an age like 6h, got {value!r}")
+    return ts
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="inferwatch", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -155,6 +273,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model")
     p.add_argument("--limit", type=int, default=50)
     p.set_defaults(func=cmd_generations)
+
+    p = sub.add_parser("serve", help="the collector, the dashboard and /metrics in one process")
+    _store_arg(p)
+    serve.add_arguments(p)
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("tail", help="new events as they arrive, one line each, until Ctrl-C")
+    _store_arg(p)
+    p.add_argument("--last", type=int, default=10, help="also print the last N stored events")
+    p.add_argument("--json", action="store_true", help="one JSON object a line")
+    p.add_argument("--interval", type=float, default=1.0, help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_tail)
+
+    p = sub.add_parser("snippet", help="the <script> tag to paste, for a collector URL and key")
+    _store_arg(p)
+    p.add_argument("--url", default="http://127.0.0.1:8765", help="the collector's URL")
+    p.add_argument("--key", help="the public key (default: the one kept beside the store)")
+    p.set_defaults(func=cmd_snippet)
+
+    p = sub.add_parser("export", help="events, generations, usage or requests as JSONL or CSV")
+    _store_arg(p)
+    p.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
+    p.add_argument("--kind", choices=list(_EXPORTS), default="events")
+    p.add_argument("--since", help="an ISO 8601 time or an age such as 6h or 7d")
+    p.add_argument("--output", "-o", help="a file to write (default: standard output)")
+    p.set_defaults(func=cmd_export)
     return parser
 
 

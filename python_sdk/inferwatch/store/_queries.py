@@ -126,3 +126,149 @@ def list_usage(conn: sqlite3.Connection, *, limit: int = 100) -> list[dict[str, 
         }
         for r in rows
     ]
+
+
+# -- for the dashboard, `inferwatch tail` and `inferwatch export` ---------------------------
+
+EVENT_COLUMNS = (
+    "id",
+    "event_id",
+    "issue_id",
+    "timestamp",
+    "platform",
+    "level",
+    "environment",
+    "release",
+    "request_id",
+    "trace_id",
+    "session_id",
+)
+
+
+def issue_facets(conn: sqlite3.Connection) -> dict[str, list[str]]:
+    """The platforms, environments and releases seen, for the filter menus (indexed lookups)."""
+    return {
+        column: [
+            r[0]
+            for r in conn.execute(
+                f"SELECT DISTINCT {column} FROM issues WHERE {column} IS NOT NULL"
+                f" ORDER BY {column} LIMIT 200"
+            )
+        ]
+        for column in ("platform", "environment", "release")
+    }
+
+
+def issue_hourly(
+    conn: sqlite3.Connection, issue_ids: list[int], *, now: float, hours: int = 24
+) -> dict[int, list[int]]:
+    """Events per hour of each issue over the last `hours`, oldest first, from the counters."""
+    last = int(now // 3600)
+    out = {i: [0] * hours for i in issue_ids}
+    if not issue_ids:
+        return out
+    marks = ",".join("?" * len(issue_ids))
+    rows = conn.execute(
+        f"SELECT issue_id, hour, count FROM issue_hours WHERE issue_id IN ({marks})"
+        " AND hour > ? AND hour <= ?",
+        [*issue_ids, last - hours, last],
+    )
+    for issue_id, hour, count in rows:
+        out[issue_id][hours - 1 - (last - hour)] = count
+    return out
+
+
+def issue_affected(conn: sqlite3.Connection, issue_ids: list[int]) -> dict[int, int]:
+    """Sessions (browser) or requests (backend) each issue affected, from the counters."""
+    if not issue_ids:
+        return {}
+    marks = ",".join("?" * len(issue_ids))
+    rows = conn.execute(
+        f"SELECT issue_id, affected FROM issue_stats WHERE issue_id IN ({marks})", issue_ids
+    )
+    return {**dict.fromkeys(issue_ids, 0), **{r[0]: r[1] for r in rows}}
+
+
+def list_events(
+    conn: sqlite3.Connection, issue_id: int, *, limit: int = 20
+) -> list[dict[str, Any]]:
+    """The newest events of an issue, without their data, newest first."""
+    rows = conn.execute(
+        f"SELECT {', '.join(EVENT_COLUMNS)} FROM events WHERE issue_id = ?"
+        " ORDER BY timestamp DESC, id DESC LIMIT ?",
+        (issue_id, limit),
+    )
+    return [dict(r) for r in rows]
+
+
+def get_event(conn: sqlite3.Connection, issue_id: int, event_id: str) -> dict[str, Any] | None:
+    """One stored event of an issue: its columns, plus the Sentry event JSON as `data`."""
+    row = conn.execute(
+        f"SELECT {', '.join(EVENT_COLUMNS)}, data FROM events WHERE issue_id = ? AND event_id = ?",
+        (issue_id, event_id),
+    ).fetchone()
+    return _event_row(row) if row else None
+
+
+def latest_event_row(conn: sqlite3.Connection, issue_id: int) -> dict[str, Any] | None:
+    """The newest event of an issue, as `get_event` returns it."""
+    row = conn.execute(
+        f"SELECT {', '.join(EVENT_COLUMNS)}, data FROM events WHERE issue_id = ?"
+        " ORDER BY timestamp DESC, id DESC LIMIT 1",
+        (issue_id,),
+    ).fetchone()
+    return _event_row(row) if row else None
+
+
+def adjacent_events(
+    conn: sqlite3.Connection, issue_id: int, timestamp: float, row_id: int
+) -> tuple[str | None, str | None]:
+    """The event ids just older and just newer than one event of the same issue."""
+    older = conn.execute(
+        "SELECT event_id FROM events WHERE issue_id = ? AND (timestamp < ? OR"
+        " (timestamp = ? AND id < ?)) ORDER BY timestamp DESC, id DESC LIMIT 1",
+        (issue_id, timestamp, timestamp, row_id),
+    ).fetchone()
+    newer = conn.execute(
+        "SELECT event_id FROM events WHERE issue_id = ? AND (timestamp > ? OR"
+        " (timestamp = ? AND id > ?)) ORDER BY timestamp ASC, id ASC LIMIT 1",
+        (issue_id, timestamp, timestamp, row_id),
+    ).fetchone()
+    return (older[0] if older else None, newer[0] if newer else None)
+
+
+def _event_row(row: sqlite3.Row) -> dict[str, Any]:
+    out = {k: row[k] for k in EVENT_COLUMNS}
+    out["data"] = json.loads(row["data"])
+    return out
+
+
+def events_after(
+    conn: sqlite3.Connection, after_id: int, *, limit: int = 500
+) -> list[dict[str, Any]]:
+    """Events stored after row `after_id`, oldest first, with their issue's title and status."""
+    rows = conn.execute(
+        "SELECT e.id, e.event_id, e.issue_id, e.timestamp, e.platform, e.level, e.request_id,"
+        " e.trace_id, e.session_id, i.title, i.status FROM events e"
+        " JOIN issues i ON i.id = e.issue_id WHERE e.id > ? ORDER BY e.id LIMIT ?",
+        (after_id, limit),
+    )
+    return [dict(r) for r in rows]
+
+
+def last_event_rowid(conn: sqlite3.Connection, *, back: int = 0) -> int:
+    """The row id `back` events before the newest one (0 when the store is empty)."""
+    row = conn.execute(
+        "SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET ?", (back,)
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def store_version(conn: sqlite3.Connection) -> str:
+    """Changes whenever anything is stored or an issue changes status (for live updates)."""
+    parts = [
+        conn.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0]
+        for table in ("events", "generations", "usage", "requests", "browser_activity")
+    ]
+    parts.append(conn.execute("SELECT coalesce(max(last_seen), 0) FROM issues").fetchone()[0])
+    return "-".join(str(p) for p in parts)

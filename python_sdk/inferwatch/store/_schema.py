@@ -97,6 +97,60 @@ CREATE TABLE IF NOT EXISTS browser_activity (
 CREATE INDEX IF NOT EXISTS activity_by_session ON browser_activity (session_id, timestamp);
 """
 
+# What the dashboard reads on every page view, kept up to date as events are inserted so that
+# no page counts over `events`: events per issue per hour (the 24h sparklines) and the number of
+# sessions (browser) or requests (backend) each issue affected. Also indexes for every filter.
+DASHBOARD = """
+CREATE INDEX IF NOT EXISTS issues_by_environment ON issues (environment, last_seen DESC);
+CREATE INDEX IF NOT EXISTS issues_by_release ON issues (release, last_seen DESC);
+CREATE INDEX IF NOT EXISTS generations_by_trace ON generations (trace_id);
+CREATE INDEX IF NOT EXISTS generations_by_session ON generations (session_id, timestamp);
+CREATE INDEX IF NOT EXISTS usage_by_time ON usage (timestamp);
+CREATE INDEX IF NOT EXISTS activity_by_time ON browser_activity (timestamp);
+
+CREATE TABLE IF NOT EXISTS issue_hours (
+    issue_id INTEGER NOT NULL,
+    hour INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (issue_id, hour)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS issue_affected (
+    issue_id INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    PRIMARY KEY (issue_id, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS issue_stats (
+    issue_id INTEGER PRIMARY KEY,
+    affected INTEGER NOT NULL DEFAULT 0
+);
+CREATE TRIGGER IF NOT EXISTS events_count_hour AFTER INSERT ON events BEGIN
+    INSERT INTO issue_hours (issue_id, hour, count)
+    VALUES (NEW.issue_id, CAST(NEW.timestamp / 3600 AS INTEGER), 1)
+    ON CONFLICT (issue_id, hour) DO UPDATE SET count = count + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS events_count_affected AFTER INSERT ON events
+WHEN coalesce(NEW.session_id, NEW.request_id) IS NOT NULL AND NOT EXISTS (
+    SELECT 1 FROM issue_affected
+    WHERE issue_id = NEW.issue_id AND key = coalesce(NEW.session_id, NEW.request_id)
+) BEGIN
+    INSERT INTO issue_affected (issue_id, key)
+    VALUES (NEW.issue_id, coalesce(NEW.session_id, NEW.request_id));
+    INSERT INTO issue_stats (issue_id, affected) VALUES (NEW.issue_id, 1)
+    ON CONFLICT (issue_id) DO UPDATE SET affected = affected + 1;
+END;
+"""
+
+# Fills the dashboard's counters once, for a store written before they existed.
+BACKFILL = """
+INSERT OR IGNORE INTO issue_hours (issue_id, hour, count)
+    SELECT issue_id, CAST(timestamp / 3600 AS INTEGER), COUNT(*) FROM events GROUP BY 1, 2;
+INSERT OR IGNORE INTO issue_affected (issue_id, key)
+    SELECT DISTINCT issue_id, coalesce(session_id, request_id) FROM events
+    WHERE coalesce(session_id, request_id) IS NOT NULL;
+INSERT OR REPLACE INTO issue_stats (issue_id, affected)
+    SELECT issue_id, COUNT(*) FROM issue_affected GROUP BY issue_id;
+"""
+
 
 def connect(path: str, *, readonly: bool = False, timeout: float = 5.0) -> sqlite3.Connection:
     """A connection in WAL mode; `readonly` opens the file without creating it."""
@@ -112,3 +166,9 @@ def connect(path: str, *, readonly: bool = False, timeout: float = 5.0) -> sqlit
 
 def create(conn: sqlite3.Connection) -> None:
     conn.executescript(SCHEMA)
+    had_counters = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'issue_hours'"
+    ).fetchone()
+    conn.executescript(DASHBOARD)
+    if not had_counters:
+        conn.executescript(BACKFILL)

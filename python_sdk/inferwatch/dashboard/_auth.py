@@ -1,0 +1,76 @@
+"""Who may see the dashboard, and proof that a form was ours (CSRF).
+
+Bound to loopback, no login is needed, but the `Host` header must name this machine: a page on
+another site cannot read the dashboard through DNS rebinding. Bound to anything else, a token is
+required: `Authorization: Bearer TOKEN`, or the cookie the login form sets (an HMAC of the token,
+never the token itself; HttpOnly, SameSite=Strict).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass, field
+
+from fastapi import Request
+
+from ..collector import is_loopback_host
+
+COOKIE = "iw_session"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Access:
+    """The dashboard's access rule: `Access(token=None, loopback=True)` for a local viewer.
+
+    >>> Access(token="s3cret", loopback=False).needs_login
+    True
+    """
+
+    token: str | None
+    loopback: bool
+    secret: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
+
+    @property
+    def needs_login(self) -> bool:
+        return self.token is not None
+
+    def session_value(self) -> str:
+        """The cookie value for a logged-in browser: stable across restarts, not the token."""
+        assert self.token is not None
+        return hmac.new(self.token.encode(), b"inferwatch-session", hashlib.sha256).hexdigest()
+
+    def token_matches(self, candidate: str) -> bool:
+        return self.token is not None and hmac.compare_digest(
+            candidate.encode(), self.token.encode()
+        )
+
+    def allowed(self, request: Request) -> bool:
+        """Whether this request may read the dashboard."""
+        if not self.host_allowed(request):
+            return False
+        if self.token is None:
+            return True
+        scheme, _, value = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and self.token_matches(value.strip()):
+            return True
+        cookie = request.cookies.get(COOKIE, "")
+        return hmac.compare_digest(cookie.encode(), self.session_value().encode())
+
+    def host_allowed(self, request: Request) -> bool:
+        return not self.loopback or is_loopback_host(_hostname(request.headers.get("host", "")))
+
+    def csrf_token(self) -> str:
+        """The value every form of this process carries and every POST must return."""
+        return hmac.new(self.secret, b"csrf", hashlib.sha256).hexdigest()
+
+    def csrf_ok(self, value: str | None) -> bool:
+        return value is not None and hmac.compare_digest(value.encode(), self.csrf_token().encode())
+
+
+def _hostname(host: str) -> str:
+    """`127.0.0.1:8765` → `127.0.0.1`; `[::1]:8765` → `[::1]`."""
+    if host.startswith("["):
+        return host[: host.find("]") + 1]
+    return host.split(":", 1)[0]

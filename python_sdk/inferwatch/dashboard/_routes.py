@@ -1,0 +1,307 @@
+"""The dashboard's routes: server-rendered pages that work without JavaScript.
+
+Every page reads the store through a read-only connection; the only writes are the status
+changes (resolve, ignore, reopen), which are POSTs carrying the CSRF token.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlencode
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from .._errors import StoreError
+from ..store import _queries as q
+from ..store._admin import STATUSES, set_status
+from . import _stats, _svg, _timeline
+from ._auth import COOKIE, Access
+from ._format import FILTERS
+from ._view import event_view
+
+PAGE_SIZE = 50
+MAX_FORM_BYTES = 4096
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:;"
+    " connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+}
+STATIC = {"app.css": "text/css", "live.js": "text/javascript", "icon.svg": "image/svg+xml"}
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("inferwatch.dashboard", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(FILTERS)
+    return env
+
+
+def dashboard_router(store_path: Path, access: Access) -> APIRouter:
+    """The dashboard's pages for the store at `store_path`, behind `access`.
+
+    >>> app.include_router(dashboard_router(path, Access(token=None, loopback=True)))  # doctest: +SKIP
+    """
+    env = _environment()
+
+    def guard(request: Request) -> None:
+        if access.allowed(request):
+            return
+        if not access.host_allowed(request):
+            raise HTTPException(403, "This dashboard only answers to localhost.")
+        if request.method == "GET" and "text/html" in request.headers.get("accept", ""):
+            target = "/login?" + urlencode({"next": _local_path(str(request.url.path))})
+            raise HTTPException(303, "Log in first.", headers={"Location": target})
+        raise HTTPException(401, "A token is needed.", headers={"WWW-Authenticate": "Bearer"})
+
+    def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+        html = env.get_template(name).render(
+            request=request, csrf=access.csrf_token(), login=access.needs_login, **context
+        )
+        return HTMLResponse(html, status, headers=HEADERS)
+
+    @contextmanager
+    def reading() -> Iterator[sqlite3.Connection]:
+        try:
+            conn = q.open_readonly(store_path)
+        except StoreError:
+            raise HTTPException(503, f"No store at {store_path} yet.") from None
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    router = APIRouter(include_in_schema=False)
+    protected = APIRouter(dependencies=[Depends(guard)], include_in_schema=False)
+
+    @protected.get("/", response_class=HTMLResponse)
+    def issues(request: Request) -> Response:
+        filters = _issue_filters(request)
+        page_no = _int(request.query_params.get("page"), 1)
+        if not store_path.exists():
+            return page(request, "empty.html", nav="issues", store=str(store_path))
+        with reading() as conn:
+            rows = q.list_issues(
+                conn, **filters, limit=PAGE_SIZE + 1, offset=(page_no - 1) * PAGE_SIZE
+            )
+            ids = [r["id"] for r in rows[:PAGE_SIZE]]
+            now = time.time()
+            hourly = q.issue_hourly(conn, ids, now=now)
+            affected = q.issue_affected(conn, ids)
+            facets = q.issue_facets(conn)
+        labels = _hour_labels(now)
+        for row in rows:
+            row["spark"] = _svg.sparkline(hourly.get(row["id"], []), labels, label="last 24 hours")
+            row["affected"] = affected.get(row["id"], 0)
+        shown = {k: v for k, v in request.query_params.items() if k != "page"}
+        return page(
+            request,
+            "issues.html",
+            nav="issues",
+            issues=rows[:PAGE_SIZE],
+            filters=filters,
+            raw_status=request.query_params.get("status", "unresolved"),
+            facets=facets,
+            page_no=page_no,
+            more=len(rows) > PAGE_SIZE,
+            query=lambda **kw: urlencode({**shown, **kw}),
+        )
+
+    @protected.get("/issues/{issue_id}", response_class=HTMLResponse)
+    def issue(request: Request, issue_id: int, event: str | None = None) -> Response:
+        with reading() as conn:
+            found = q.get_issue(conn, issue_id)
+            if found is None:
+                return page(request, "missing.html", 404, nav="issues", what=f"issue {issue_id}")
+            row = (
+                q.get_event(conn, issue_id, event) if event else q.latest_event_row(conn, issue_id)
+            )
+            if row is None and event:
+                return page(request, "missing.html", 404, nav="issues", what=f"event {event}")
+            older, newer = (
+                q.adjacent_events(conn, issue_id, row["timestamp"], row["id"])
+                if row
+                else (None, None)
+            )
+            found["affected"] = q.issue_affected(conn, [issue_id])[issue_id]
+            hourly = q.issue_hourly(conn, [issue_id], now=time.time())[issue_id]
+            recent = q.list_events(conn, issue_id, limit=15)
+            timeline = _timeline.build(conn, row) if row else []
+        return page(
+            request,
+            "issue.html",
+            nav="issues",
+            issue=found,
+            event=row,
+            view=event_view(row["data"]) if row else None,
+            older=older,
+            newer=newer,
+            recent=recent,
+            timeline=timeline,
+            spark=_svg.sparkline(hourly, _hour_labels(time.time()), label="last 24 hours"),
+        )
+
+    @protected.post("/issues/{issue_id}/status")
+    async def change_status(request: Request, issue_id: int) -> Response:
+        form = await _form(request)
+        if not access.csrf_ok(form.get("csrf")):
+            raise HTTPException(403, "The form has expired: reload the page and try again.")
+        status = form.get("status", "")
+        if status not in STATUSES:
+            raise HTTPException(400, f"status must be one of {', '.join(STATUSES)}")
+        if not set_status(store_path, issue_id, status):
+            raise HTTPException(404, f"No issue {issue_id}.")
+        back = _local_path(form.get("next") or f"/issues/{issue_id}")
+        return RedirectResponse(back, 303, headers=HEADERS)
+
+    @protected.get("/generations", response_class=HTMLResponse)
+    def generations(request: Request, range: str = "24h") -> Response:
+        window = _stats.Window.named(range, time.time())
+        with reading() as conn:
+            stats = _stats.generation_stats(conn, window)
+            latest = q.list_generations(conn, limit=25)
+        labels = window.labels()
+        histogram = stats["histogram"]
+        charts = {
+            "histogram": _svg.bars(
+                [n for _, n in histogram],
+                [name for name, _ in histogram],
+                label="latency histogram",
+                tips=[
+                    f"under {name}: {n}" if "+" not in name else f"{name}: {n}"
+                    for name, n in histogram
+                ],
+            ),
+            "percentiles": _svg.lines(stats["percentiles"], labels, label="percentiles", unit="ms"),
+            "waited": _svg.lines(
+                stats["waited"], labels, label="backend vs browser", unit="ms", width=940
+            ),
+        }
+        return page(
+            request,
+            "generations.html",
+            nav="generations",
+            window=window,
+            stats=stats,
+            charts=charts,
+            latest=latest,
+        )
+
+    @protected.get("/usage", response_class=HTMLResponse)
+    def usage(request: Request, range: str = "24h") -> Response:
+        window = _stats.Window.named(range, time.time())
+        with reading() as conn:
+            stats = _stats.usage_stats(conn, window)
+        labels = window.labels()
+        charts = {
+            "requests": _svg.stacked_bars(stats["requests"], labels, label="requests per route"),
+            "usage": _svg.stacked_bars(stats["usage"], labels, label="log_usage per endpoint"),
+        }
+        return page(request, "usage.html", nav="usage", window=window, stats=stats, charts=charts)
+
+    @protected.get("/api/version")
+    def version() -> Response:
+        if not store_path.exists():
+            return JSONResponse({"version": ""}, headers=HEADERS)
+        with reading() as conn:
+            return JSONResponse({"version": q.store_version(conn)}, headers=HEADERS)
+
+    @router.get("/login", response_class=HTMLResponse)
+    def login_form(request: Request, next: str = "/") -> Response:
+        if not access.needs_login:
+            return RedirectResponse("/", 303)
+        return page(request, "login.html", nav="", next=_local_path(next), failed=False)
+
+    @router.post("/login")
+    async def login(request: Request) -> Response:
+        form = await _form(request)
+        if not access.needs_login or not access.host_allowed(request):
+            raise HTTPException(404)
+        if not access.csrf_ok(form.get("csrf")) or not access.token_matches(form.get("token", "")):
+            return page(
+                request,
+                "login.html",
+                401,
+                nav="",
+                next=_local_path(form.get("next", "/")),
+                failed=True,
+            )
+        response = RedirectResponse(_local_path(form.get("next", "/")), 303, headers=HEADERS)
+        response.set_cookie(
+            COOKIE,
+            access.session_value(),
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+            max_age=30 * 86400,
+        )
+        return response
+
+    @router.get("/static/{name}")
+    def static(name: str) -> Response:
+        if name not in STATIC:
+            raise HTTPException(404)
+        body = (resources.files("inferwatch.dashboard") / "static" / name).read_bytes()
+        return Response(
+            body,
+            media_type=STATIC[name],
+            headers={"Cache-Control": "max-age=300", "X-Content-Type-Options": "nosniff"},
+        )
+
+    router.include_router(protected)
+    return router
+
+
+def _issue_filters(request: Request) -> dict[str, str | None]:
+    params = request.query_params
+    status = params.get("status", "unresolved")
+    return {
+        "status": status if status in STATUSES else None,  # "all" (or anything else): no filter
+        "platform": params.get("platform") or None,
+        "environment": params.get("environment") or None,
+        "release": params.get("release") or None,
+        "search": (params.get("q") or "").strip()[:200] or None,
+    }
+
+
+def _hour_labels(now: float) -> list[str]:
+    return [f"{h} h ago" if h else "this hour" for h in range(23, -1, -1)]
+
+
+def _int(value: str | None, default: int) -> int:
+    return int(value) if value and value.isdigit() and 0 < int(value) < 100_000 else default
+
+
+def _local_path(path: str) -> str:
+    """Only a path on this site, so a crafted `next` cannot send the browser elsewhere."""
+    if not path.startswith("/") or path.startswith("//") or "\\" in path:
+        return "/"
+    return path
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """A small urlencoded form (the dashboard's forms hold a few short fields)."""
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            raise HTTPException(413, "The form is too large.")
+    fields = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+    return {k: v[0] for k, v in fields.items()}

@@ -1,0 +1,206 @@
+"""The timeline before an error: what the user and the backend did, joined across tables.
+
+The event's own breadcrumbs (clicks, page views, console lines, backend log lines) are merged
+with rows of `requests`, `generations`, `browser_activity` and other `events` that share its
+request id, trace id or browser session, within a window around the error.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from ..store._timestamps import parse_timestamp
+
+BEFORE, AFTER = 15 * 60.0, 60.0  # seconds around the error that the timeline looks at
+MAX_ROWS = 150
+_KINDS = {"ui.click": "click", "navigation": "page view", "console": "console"}
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One row of the timeline; `offset` is seconds relative to the error (negative before)."""
+
+    ts: float
+    offset: float
+    kind: str
+    source: str
+    text: str
+    detail: str = ""
+    level: str = ""
+    issue_id: int | None = None
+
+
+def build(conn: sqlite3.Connection, event: dict[str, Any]) -> list[Entry]:
+    """The timeline of one stored event (as `get_event` returns it), oldest first."""
+    ts, data = float(event["timestamp"]), event["data"]
+    rows = [*_breadcrumbs(data), *_activity(conn, event["session_id"], ts)]
+    generations = _generations(conn, event, ts)
+    rows += [g for g, _ in generations]
+    ids = {i for i in (event["request_id"], *(i for _, pair in generations for i in pair)) if i}
+    rows += _requests(conn, ids)
+    rows += _related(conn, event, ids, ts)
+    rows.append((ts, "error", _source(data), _error_text(data), "", "error", None))
+    return _entries(rows, ts)
+
+
+Raw = tuple[float, str, str, str, str, str, int | None]  # ts, kind, source, text, detail, level
+
+
+def _entries(rows: list[Raw], error_ts: float) -> list[Entry]:
+    seen: set[tuple[str, int, str]] = set()
+    out = []
+    for ts, kind, source, text, detail, level, issue_id in sorted(rows, key=lambda r: r[0]):
+        key = (kind, round(ts * 100), text)
+        if key in seen or not error_ts - BEFORE <= ts <= error_ts + AFTER:
+            continue
+        seen.add(key)
+        out.append(Entry(ts, ts - error_ts, kind, source, text, detail, level, issue_id))
+    return out[-MAX_ROWS:]
+
+
+def _source(data: dict[str, Any]) -> str:
+    return "browser" if data.get("platform") == "javascript" else "backend"
+
+
+def _error_text(data: dict[str, Any]) -> str:
+    values = (data.get("exception") or {}).get("values") or []
+    if values:
+        return f"{values[-1].get('type')}: {values[-1].get('value') or ''}"
+    return str((data.get("logentry") or {}).get("message") or data.get("message") or "error")
+
+
+def _breadcrumbs(data: dict[str, Any]) -> list[Raw]:
+    crumbs = (data.get("breadcrumbs") or {}).get("values") or []
+    source = _source(data)
+    out: list[Raw] = []
+    for crumb in crumbs if isinstance(crumbs, list) else []:
+        ts = parse_timestamp(crumb.get("timestamp")) if isinstance(crumb, dict) else None
+        if ts is None:
+            continue
+        category = str(crumb.get("category") or "")
+        kind = _KINDS.get(category, "log")
+        detail = "" if kind != "log" or not crumb.get("data") else _short_json(crumb["data"])
+        text = str(crumb.get("message") or "")
+        if kind == "log":
+            text = f"{category}: {text}" if category else text
+        out.append((ts, kind, source, text, detail, str(crumb.get("level") or ""), None))
+    return out
+
+
+def _activity(conn: sqlite3.Connection, session: str | None, ts: float) -> list[Raw]:
+    if not session:
+        return []
+    rows = conn.execute(
+        "SELECT timestamp, type, url, data FROM browser_activity WHERE session_id = ?"
+        " AND timestamp BETWEEN ? AND ? ORDER BY timestamp DESC LIMIT ?",
+        (session, ts - BEFORE, ts + AFTER, MAX_ROWS),
+    )
+    out: list[Raw] = []
+    for r in rows:
+        data = json.loads(r["data"]) if r["data"] else {}
+        kind = {"click": "click", "pageview": "page view"}.get(r["type"], r["type"])
+        text = str(
+            data.get("selector") or data.get("path") or data.get("message") or r["url"] or ""
+        )
+        out.append((r["timestamp"], kind, "browser", text, "", str(data.get("level") or ""), None))
+    return out
+
+
+def _generations(
+    conn: sqlite3.Connection, event: dict[str, Any], ts: float
+) -> list[tuple[Raw, tuple[str | None, str | None]]]:
+    rows = conn.execute(
+        "SELECT * FROM generations WHERE (request_id = ? OR trace_id = ? OR session_id = ?)"
+        " AND timestamp BETWEEN ? AND ? ORDER BY timestamp DESC LIMIT 50",
+        (event["request_id"], event["trace_id"], event["session_id"], ts - BEFORE, ts + AFTER),
+    )
+    out = []
+    for r in rows:
+        text = f"{r['model']} {r['status']} in {_ms(r['duration_ms'])}"
+        if r["first_chunk_ms"] is not None:
+            text += f", first token {_ms(r['first_chunk_ms'])}"
+        level = "error" if r["status"] == "error" else ""
+        raw: Raw = (
+            r["timestamp"],
+            "generation",
+            r["source"],
+            text,
+            r["request_id"] or "",
+            level,
+            None,
+        )
+        # The middleware takes a request's id from `traceparent`, so a browser generation's
+        # trace id is also the id of the backend request it timed.
+        out.append((raw, (r["request_id"], r["trace_id"])))
+    return out
+
+
+def _requests(conn: sqlite3.Connection, ids: set[str]) -> list[Raw]:
+    if not ids:
+        return []
+    marks = ",".join("?" * len(ids))
+    rows = conn.execute(
+        f"SELECT * FROM requests WHERE request_id IN ({marks}) LIMIT 50", sorted(ids)
+    )
+    return [
+        (
+            r["timestamp"] - r["duration_ms"] / 1000,  # the row is written when the answer is
+            "request",
+            "backend",
+            f"{r['method']} {r['route']} → {r['status']} in {_ms(r['duration_ms'])}",
+            r["request_id"] or "",
+            "error" if r["status"] >= 500 else "",
+            None,
+        )
+        for r in rows
+    ]
+
+
+def _related(
+    conn: sqlite3.Connection, event: dict[str, Any], ids: set[str], ts: float
+) -> list[Raw]:
+    """Other errors of the same request, trace or session (the other side of the wire)."""
+    keys = sorted(ids)
+    clauses = [f"request_id IN ({','.join('?' * len(keys))})"] if keys else []
+    args: list[Any] = list(keys)
+    if event["session_id"]:
+        clauses.append("session_id = ?")
+        args.append(event["session_id"])
+    if event["trace_id"] and event["platform"] == "javascript":
+        # Only the snippet's trace ids name one user action; a backend event's trace id is
+        # sentry-sdk's propagation context, which can span unrelated requests.
+        clauses.append("(trace_id = ? AND platform = 'javascript')")
+        args.append(event["trace_id"])
+    if not clauses:
+        return []
+    rows = conn.execute(
+        f"SELECT issue_id, timestamp, platform, data FROM events WHERE ({' OR '.join(clauses)})"
+        " AND event_id != ? AND timestamp BETWEEN ? AND ? ORDER BY timestamp DESC LIMIT 20",
+        [*args, event["event_id"], ts - BEFORE, ts + AFTER],
+    )
+    return [
+        (
+            r["timestamp"],
+            "error",
+            "browser" if r["platform"] == "javascript" else "backend",
+            _error_text(json.loads(r["data"])),
+            "",
+            "error",
+            r["issue_id"],
+        )
+        for r in rows
+    ]
+
+
+def _ms(value: float | None) -> str:
+    if value is None:
+        return "?"
+    return f"{value / 1000:.2f} s" if value >= 1000 else f"{value:.0f} ms"
+
+
+def _short_json(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 300 else text[:300] + "…"

@@ -1,0 +1,236 @@
+"""`inferwatch serve`: the collector, the dashboard and `/metrics` in one process.
+
+Bound to loopback it needs no login. Bound to any other address it refuses to start without a
+token, and then the dashboard and `/metrics` ask for it; the ingest routes keep using the
+public key and the allowed origins, as browsers and SDKs cannot carry a secret.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import logging
+import socket
+import threading
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import prometheus_client
+from fastapi import FastAPI
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+
+from ._errors import ConfigError
+from ._forward import Forwarder
+from .collector import Collector, CollectorConfig, create_app, is_loopback_host, load_or_create_key
+from .dashboard import Access, dashboard_router
+from .store import Store, _schema
+from .store._retention import Retention, apply_retention
+
+logger = logging.getLogger("inferwatch")
+ASGIApp = Callable[
+    [MutableMapping[str, Any], Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]],
+    Awaitable[None],
+]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServeConfig:
+    """Everything `inferwatch serve` takes.
+
+    >>> ServeConfig(store=Path("events.db")).port
+    8765
+    """
+
+    store: Path
+    host: str = "127.0.0.1"
+    port: int = 8765
+    key: str | None = None
+    allow_origins: tuple[str, ...] = ()
+    token: str | None = None
+    dsn: str | None = None
+    retention: Retention = field(default_factory=Retention)
+    retention_every_s: float = 600.0
+
+    @property
+    def loopback(self) -> bool:
+        return is_loopback_host(self.host)
+
+    @property
+    def public_url(self) -> str:
+        """The URL to give browsers: the host as given, or this machine's name for `0.0.0.0`."""
+        host = self.host
+        if host in ("0.0.0.0", "::", ""):
+            host = socket.gethostname()
+        if ":" in host and not host.startswith("["):
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags of `inferwatch serve` (the store flag is added by the CLI, like every command)."""
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--key", help="public ingest key (default: kept beside the store)")
+    parser.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="a page origin allowed to send events (repeatable)",
+    )
+    parser.add_argument(
+        "--token", help="dashboard token, required off loopback (or INFERWATCH_TOKEN)"
+    )
+    parser.add_argument("--dsn", help="also forward browser errors to this Sentry DSN")
+    parser.add_argument("--max-events", type=int, default=Retention.max_events)
+    parser.add_argument("--max-events-per-issue", type=int, default=Retention.max_events_per_issue)
+    parser.add_argument("--max-age-days", type=float, default=Retention.max_age_days)
+
+
+def config_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> ServeConfig:
+    return ServeConfig(
+        store=Path(args.store),
+        host=args.host,
+        port=args.port,
+        key=args.key,
+        allow_origins=tuple(args.allow_origin),
+        token=args.token or environ.get("INFERWATCH_TOKEN") or None,
+        dsn=args.dsn,
+        retention=Retention(
+            max_events=args.max_events,
+            max_events_per_issue=args.max_events_per_issue,
+            max_age_days=args.max_age_days,
+        ),
+    )
+
+
+@dataclass
+class Served:
+    """A built app and what it owns; `close()` drains the store and stops the threads."""
+
+    app: FastAPI
+    config: ServeConfig
+    key: str
+    collector: Collector
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def close(self) -> None:
+        self._stop.set()
+        if self.collector.forwarder is not None:
+            self.collector.forwarder.close()
+        self.collector.store.close()
+
+
+def build(config: ServeConfig) -> Served:
+    """The one app of `inferwatch serve`: collector routes, dashboard at `/`, `/metrics`.
+
+    >>> served = build(ServeConfig(store=Path("events.db")))  # doctest: +SKIP
+    >>> uvicorn.run(served.app)                                # doctest: +SKIP
+    """
+    if not config.loopback and not config.token:
+        raise ConfigError(
+            f"inferwatch: refusing to serve the dashboard on {config.host} without a token;"
+            " pass --token TOKEN (or set INFERWATCH_TOKEN), or listen on 127.0.0.1"
+        )
+    _prepare_store(config.store)
+    key = config.key or load_or_create_key(config.store)
+    collector = Collector(
+        Store(config.store),
+        CollectorConfig(
+            key=key, allow_origins=config.allow_origins, loopback=config.loopback, dsn=config.dsn
+        ),
+    )
+    if config.dsn:
+        collector.forwarder = Forwarder(config.dsn)
+    access = Access(token=config.token, loopback=config.loopback)
+    app = create_app(collector)
+    app.include_router(dashboard_router(config.store, access))
+    app.mount("/metrics", _guarded(metrics_app(), access))
+    served = Served(app, config, key, collector)
+    _start_retention(served)
+    return served
+
+
+def metrics_app() -> ASGIApp:
+    """What `/metrics` serves. Seam: when `inferwatch._metrics` lands, return its app here."""
+    return prometheus_client.make_asgi_app()
+
+
+def _guarded(app: ASGIApp, access: Access) -> ASGIApp:
+    """`app` behind the dashboard's access rule (Prometheus sends `Authorization: Bearer`)."""
+
+    async def guarded(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and not access.allowed(Request(scope)):
+            await PlainTextResponse("A token is needed.", 401)(scope, receive, send)
+            return
+        await app(scope, receive, send)
+
+    return guarded
+
+
+def _prepare_store(path: Path) -> None:
+    """Create (or bring up to date) the store, so the dashboard can read it from the start."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = _schema.connect(str(path))
+    try:
+        _schema.create(conn)
+    finally:
+        conn.close()
+
+
+def _start_retention(served: Served) -> None:
+    def loop() -> None:
+        while not served._stop.is_set():
+            try:
+                apply_retention(served.config.store, served.config.retention)
+            except Exception:  # a busy or broken store must not stop the server
+                logger.exception("inferwatch: retention failed; will try again")
+            served._stop.wait(served.config.retention_every_s)
+
+    threading.Thread(target=loop, name="inferwatch-retention", daemon=True).start()
+
+
+def snippet_tag(url: str, key: str) -> str:
+    """The `<script>` tag to paste into a page, for the collector at `url`.
+
+    >>> snippet_tag("http://127.0.0.1:8765", "abc")  # doctest: +NORMALIZE_WHITESPACE
+    '<script src="http://127.0.0.1:8765/iw/inferwatch.js" data-endpoint="http://127.0.0.1:8765/iw/ingest" data-key="abc"></script>'
+    """
+    base = html.escape(url.rstrip("/"), quote=True)
+    return (
+        f'<script src="{base}/iw/inferwatch.js" data-endpoint="{base}/iw/ingest"'
+        f' data-key="{html.escape(key, quote=True)}"></script>'
+    )
+
+
+def banner(served: Served) -> str:
+    """What `inferwatch serve` prints when it starts."""
+    config, url = served.config, served.config.public_url
+    lines = [
+        f"inferwatch is listening on {url}",
+        f"  dashboard   {url}/" + ("   (token required)" if config.token else ""),
+        f"  ingest      {url}/iw/ingest   (key {served.key})",
+        f"  sentry      {url}/api/<project>/envelope/",
+        f"  metrics     {url}/metrics",
+        f"  store       {config.store}",
+        "",
+        "Paste this into your page:",
+        f"  {snippet_tag(url, served.key)}",
+    ]
+    return "\n".join(lines)
+
+
+def run(config: ServeConfig) -> int:
+    """Build the app, print the banner and serve until interrupted."""
+    import uvicorn
+
+    served = build(config)
+    print(banner(served), flush=True)
+    try:
+        uvicorn.run(served.app, host=config.host, port=config.port, log_level="warning")
+    finally:
+        served.close()
+    return 0

@@ -1,0 +1,141 @@
+"""Retention: keep the store bounded by a maximum age and per-issue and total event caps.
+
+Issues are always kept (with their counts); only events, and old generation, usage, request
+and browser activity rows, are deleted. When the total cap is passed, the busiest issues lose
+their oldest events first, so a flood of one error never pushes out the only event of another.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from .._errors import ConfigError
+from . import _schema
+
+logger = logging.getLogger("inferwatch")
+_CHUNK = 5000  # rows deleted a transaction, so ingest never waits long for the write lock
+_SIDE_TABLES = ("generations", "usage", "requests", "browser_activity")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Retention:
+    """How much the store keeps.
+
+    >>> Retention(max_events=100_000, max_events_per_issue=500, max_age_days=14)
+    Retention(max_events=100000, max_events_per_issue=500, max_age_days=14)
+    """
+
+    max_events: int = 200_000
+    max_events_per_issue: int = 1_000
+    max_age_days: float = 30.0
+
+    def __post_init__(self) -> None:
+        for name in ("max_events", "max_events_per_issue", "max_age_days"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+                raise ConfigError(f"inferwatch: retention {name} must be positive, got {value!r}")
+
+
+def apply_retention(
+    path: str | Path, policy: Retention, *, now: float | None = None
+) -> dict[str, int]:
+    """Delete what `policy` does not keep; returns the rows deleted by reason.
+
+    >>> apply_retention(".inferwatch/events.db", Retention())  # doctest: +SKIP
+    {'age': 0, 'per_issue': 12, 'total': 0, 'side_rows': 0}
+    """
+    cutoff = (time.time() if now is None else now) - policy.max_age_days * 86400
+    conn = _schema.connect(str(path))
+    try:
+        _schema.create(conn)
+        deleted = {
+            "age": _delete_old_events(conn, cutoff),
+            "per_issue": _cap_each_issue(conn, policy.max_events_per_issue),
+            "total": _cap_total(conn, policy.max_events),
+            "side_rows": _delete_old_side_rows(conn, cutoff),
+        }
+    finally:
+        conn.close()
+    if any(deleted.values()):
+        logger.info("inferwatch: retention deleted %s", deleted)
+    return deleted
+
+
+def _delete_in_chunks(conn: sqlite3.Connection, sql: str, args: tuple[object, ...]) -> int:
+    """Run a `DELETE ... WHERE id IN (SELECT id ... LIMIT ?)` until nothing is left."""
+    total = 0
+    while True:
+        n = conn.execute(sql, (*args, _CHUNK)).rowcount
+        total += n
+        if n < _CHUNK:
+            return total
+
+
+def _delete_old_events(conn: sqlite3.Connection, cutoff: float) -> int:
+    return _delete_in_chunks(
+        conn,
+        "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE timestamp < ? LIMIT ?)",
+        (cutoff,),
+    )
+
+
+def _stored_counts(conn: sqlite3.Connection) -> Counter[int]:
+    return Counter(
+        dict(conn.execute("SELECT issue_id, COUNT(*) FROM events GROUP BY issue_id").fetchall())
+    )
+
+
+def _drop_oldest(conn: sqlite3.Connection, issue_id: int, keep: int) -> int:
+    """Delete the events of one issue but its newest `keep`."""
+    return conn.execute(
+        "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE issue_id = ?"
+        " ORDER BY timestamp DESC, id DESC LIMIT -1 OFFSET ?)",
+        (issue_id, keep),
+    ).rowcount
+
+
+def _cap_each_issue(conn: sqlite3.Connection, cap: int) -> int:
+    # `count` on the issue row is every event ever seen, an upper bound of what is stored.
+    busy = [r[0] for r in conn.execute("SELECT id FROM issues WHERE count > ?", (cap,))]
+    return sum(_drop_oldest(conn, issue_id, cap) for issue_id in busy)
+
+
+def _cap_total(conn: sqlite3.Connection, cap: int) -> int:
+    counts = _stored_counts(conn)
+    if sum(counts.values()) <= cap:
+        return 0
+    level = _water_level(sorted(counts.values(), reverse=True), cap)
+    return sum(_drop_oldest(conn, i, level) for i, n in counts.items() if n > level)
+
+
+def _water_level(sizes: list[int], cap: int) -> int:
+    """The largest per-issue level L with sum(min(n, L)) <= cap (at least 1 event an issue).
+
+    >>> _water_level([10, 5, 1], 10)
+    4
+    """
+    low, high = 1, max(sizes)
+    while low < high:
+        mid = (low + high + 1) // 2
+        if sum(min(n, mid) for n in sizes) <= cap:
+            low = mid
+        else:
+            high = mid - 1
+    return low
+
+
+def _delete_old_side_rows(conn: sqlite3.Connection, cutoff: float) -> int:
+    conn.execute("DELETE FROM issue_hours WHERE hour < ?", (int(cutoff // 3600),))
+    total = 0
+    for table in _SIDE_TABLES:
+        total += _delete_in_chunks(
+            conn,
+            f"DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE timestamp < ? LIMIT ?)",
+            (cutoff,),
+        )
+    return total
