@@ -1,0 +1,141 @@
+"""Metrics under several worker processes sharing `PROMETHEUS_MULTIPROC_DIR`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.conftest import free_port
+
+WORKER = textwrap.dedent(
+    """
+    import sys, uvicorn, inferwatch
+    from fastapi import FastAPI
+
+    app = FastAPI()
+
+    @app.get("/items/{item_id}")
+    async def item(item_id: int) -> dict:
+        return {"id": item_id}
+
+    @app.get("/healthz")
+    async def health() -> dict:
+        return {"ok": True}
+
+    @inferwatch.watch_model("tiny")
+    def predict(text: str) -> str:
+        return text.upper()
+
+    @app.get("/predict")
+    async def predict_route(text: str) -> dict:
+        return {"label": predict(text)}
+
+    inferwatch.init(app, store=sys.argv[2], environ={}, metrics=True)
+    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
+    """
+)
+
+
+class Worker:
+    """One worker process, as gunicorn or `uvicorn --workers` would start it."""
+
+    def __init__(self, tmp_path: Path, name: str, multiproc_dir: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        script = tmp_path / "worker.py"
+        script.write_text(WORKER)
+        env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(multiproc_dir)}
+        self.proc = subprocess.Popen(
+            [sys.executable, str(script), str(self.port), str(tmp_path / f"{name}.db")], env=env
+        )
+
+    def wait_until_up(self) -> None:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, "the worker exited"
+            try:
+                httpx.get(f"{self.url}/healthz")
+                return
+            except httpx.TransportError:
+                time.sleep(0.05)
+        raise AssertionError("the worker did not start")
+
+    def get(self, path: str) -> None:
+        assert httpx.get(f"{self.url}{path}").status_code == 200
+
+    def scrape(self) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+        response = httpx.get(f"{self.url}/metrics")
+        assert response.status_code == 200
+        return {
+            (s.name, frozenset(s.labels.items())): s.value
+            for family in text_string_to_metric_families(response.text)
+            for s in family.samples
+        }
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+@pytest.fixture
+def workers(tmp_path: Path) -> Iterator[tuple[Worker, Worker]]:
+    multiproc_dir = tmp_path / "prometheus"
+    multiproc_dir.mkdir()
+    a, b = Worker(tmp_path, "a", multiproc_dir), Worker(tmp_path, "b", multiproc_dir)
+    try:
+        a.wait_until_up()
+        b.wait_until_up()
+        yield a, b
+    finally:
+        for worker in (a, b):
+            if worker.proc.poll() is None:
+                worker.stop()
+
+
+ITEMS = (
+    "http_requests_total",
+    frozenset({"method": "GET", "route": "/items/{item_id}", "status": "200"}.items()),
+)
+
+
+def test_two_workers_metrics_add_up_in_either_workers_scrape(
+    workers: tuple[Worker, Worker],
+) -> None:
+    a, b = workers
+    for i in range(3):
+        a.get(f"/items/{i}")
+    for i in range(5):
+        b.get(f"/items/{i}")
+    a.get("/predict?text=hi")
+    b.get("/predict?text=hello")
+    for scrape in (a.scrape(), b.scrape()):
+        assert scrape[ITEMS] == 8
+        duration = (
+            "http_request_duration_seconds_count",
+            frozenset({"method": "GET", "route": "/items/{item_id}"}.items()),
+        )
+        assert scrape[duration] == 8
+        model = (
+            "gen_ai_client_operation_duration_seconds_count",
+            frozenset({"operation": "predict", "model": "tiny", "error_type": ""}.items()),
+        )
+        assert scrape[model] == 2
+        assert not any(dict(labels).get("route") == "/healthz" for (_, labels) in scrape)
+
+
+def test_a_dead_workers_counts_are_kept(workers: tuple[Worker, Worker]) -> None:
+    a, b = workers
+    a.get("/items/1")
+    for i in range(4):
+        b.get(f"/items/{i}")
+    b.stop()  # counters must not go backwards when a worker dies
+    assert a.scrape()[ITEMS] == 5
