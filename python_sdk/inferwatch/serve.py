@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import prometheus_client
 from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 
 from ._errors import ConfigError
 from ._forward import Forwarder
+from ._metrics import metrics_app
 from .collector import Collector, CollectorConfig, create_app, is_loopback_host, load_or_create_key
 from .dashboard import Access, dashboard_router
 from .store import Store, _schema
@@ -148,15 +148,14 @@ def build(config: ServeConfig) -> Served:
     access = Access(token=config.token, loopback=config.loopback)
     app = create_app(collector)
     app.include_router(dashboard_router(config.store, access))
-    app.mount("/metrics", _guarded(metrics_app(), access))
     served = Served(app, config, key, collector)
+
+    def sources() -> tuple[Store, Forwarder | None]:
+        return collector.store, collector.forwarder  # what /metrics reports the health of
+
+    app.mount("/metrics", _guarded(metrics_app(sources), access))
     _start_retention(served)
     return served
-
-
-def metrics_app() -> ASGIApp:
-    """What `/metrics` serves. Seam: when `inferwatch._metrics` lands, return its app here."""
-    return prometheus_client.make_asgi_app()
 
 
 def _guarded(app: ASGIApp, access: Access) -> ASGIApp:
