@@ -8,6 +8,7 @@ public key and the allowed origins, as browsers and SDKs cannot carry a secret.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import html
 import logging
 import socket
@@ -23,10 +24,14 @@ from starlette.responses import PlainTextResponse
 
 from ._errors import ConfigError
 from ._forward import Forwarder
+from ._metrics import enable as enable_metrics
 from ._metrics import metrics_app
 from .collector import Collector, CollectorConfig, create_app, is_loopback_host, load_or_create_key
 from .dashboard import Access, dashboard_router
 from .store import Store, _schema
+from .alerts import AlertConfig, Alerter
+from .alerts import add_arguments as add_alert_arguments
+from .alerts import config_from_args as alert_config_from_args
 from .store._retention import Retention, apply_retention
 
 logger = logging.getLogger("inferwatch")
@@ -53,6 +58,7 @@ class ServeConfig:
     dsn: str | None = None
     retention: Retention = field(default_factory=Retention)
     retention_every_s: float = 600.0
+    alerts: AlertConfig = field(default_factory=AlertConfig)
 
     @property
     def loopback(self) -> bool:
@@ -88,6 +94,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-events", type=int, default=Retention.max_events)
     parser.add_argument("--max-events-per-issue", type=int, default=Retention.max_events_per_issue)
     parser.add_argument("--max-age-days", type=float, default=Retention.max_age_days)
+    add_alert_arguments(parser)
 
 
 def config_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> ServeConfig:
@@ -104,6 +111,7 @@ def config_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> Se
             max_events_per_issue=args.max_events_per_issue,
             max_age_days=args.max_age_days,
         ),
+        alerts=alert_config_from_args(args),
     )
 
 
@@ -115,6 +123,7 @@ class Served:
     config: ServeConfig
     key: str
     collector: Collector
+    alerter: Alerter | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def close(self) -> None:
@@ -122,6 +131,8 @@ class Served:
         if self.collector.forwarder is not None:
             self.collector.forwarder.close()
         self.collector.store.close()
+        if self.alerter is not None:  # after the store: its last changes are alerted too
+            self.alerter.close()
 
 
 def build(config: ServeConfig) -> Served:
@@ -155,7 +166,21 @@ def build(config: ServeConfig) -> Served:
 
     app.mount("/metrics", _guarded(metrics_app(sources), access))
     _start_retention(served)
+    enable_metrics()  # the collector feeds the browser metrics
+    served.alerter = _start_alerter(config, collector.store)
     return served
+
+
+def _start_alerter(config: ServeConfig, store: Store) -> Alerter | None:
+    """Webhook alerts on the store's new issues, regressions and spikes, when configured."""
+    if not config.alerts.enabled:
+        return None
+    alerts = config.alerts
+    if alerts.dashboard_url is None:
+        alerts = dataclasses.replace(alerts, dashboard_url=config.public_url)
+    alerter = Alerter(alerts)
+    alerter.attach(store)
+    return alerter
 
 
 def _guarded(app: ASGIApp, access: Access) -> ASGIApp:

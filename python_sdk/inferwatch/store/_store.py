@@ -66,6 +66,7 @@ class Store:
         self._lock = threading.Lock()
         self._logged: set[str] = set()
         self._conn: sqlite3.Connection | None = None
+        self._file: tuple[int, int] | None = None
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="inferwatch-store", daemon=True)
         self._thread.start()
@@ -172,7 +173,8 @@ class Store:
                 stored = sum(self._insert(conn, kind, data, changes) for kind, data in rows)
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:  # SQLite has already rolled back after SQLITE_FULL
+                    conn.execute("ROLLBACK")
                 raise
         except (sqlite3.Error, OSError) as exc:
             self._close_connection()
@@ -198,6 +200,9 @@ class Store:
         return 1
 
     def _connection(self) -> sqlite3.Connection:
+        if self._conn is not None and _identity(self.path) != self._file:
+            # Deleted or replaced under us: SQLite would go on writing into the unlinked file.
+            self._close_connection()
         if self._conn is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = _schema.connect(str(self.path))
@@ -207,6 +212,7 @@ class Store:
                 conn.close()
                 raise
             self._conn = conn
+            self._file = _identity(self.path)
         return self._conn
 
     def _close_connection(self) -> None:
@@ -233,6 +239,15 @@ class Store:
         if reason not in self._logged:
             self._logged.add(reason)
             logger.warning("inferwatch: store %s is dropping rows (%s): %s", self.path, reason, exc)
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """Which file `path` names now (device and inode), or None when there is none."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
 
 
 def _reason(exc: BaseException) -> str:
