@@ -25,6 +25,8 @@ from inferwatch.alerts import (
 )
 from inferwatch.store import Store
 
+from tests.conftest import asgi_client
+
 HOOK = "https://hooks.example.test/inferwatch/T000/secret-token"
 SLACK = "https://slack.example.test/services/T000/B000/XXXX"
 
@@ -321,3 +323,30 @@ def test_serve_flags_build_an_alerter(store: Store) -> None:
     assert alerter is not None and alerter.listen in store.listeners
     alerter.close()
     assert alerter.listen not in store.listeners
+
+
+@respx.mock
+async def test_inferwatch_serve_alerts_on_a_browser_error_with_its_flags(tmp_path: Path) -> None:
+    from inferwatch import serve
+
+    hook = respx.post(HOOK).mock(return_value=httpx.Response(200))
+    parser = argparse.ArgumentParser()
+    serve.add_arguments(parser)
+    parser.add_argument("--store")
+    args = parser.parse_args(["--store", str(tmp_path / "events.db"), "--webhook", HOOK])
+    served = serve.build(serve.config_from_args(args, {}))
+    try:
+        batch = {"events": [{"type": "error", "ts": 1.8e12, "name": "TypeError", "message": "x"}]}
+        async with asgi_client(served.app) as client:
+            response = await client.post(
+                f"/iw/ingest?key={served.key}",
+                content=json.dumps(batch),
+                headers={"content-type": "text/plain"},
+            )
+        assert response.json()["accepted"] == 1
+        assert served.alerter is not None and served.alerter.flush()
+    finally:
+        served.close()
+    [body] = bodies(hook)
+    assert body["kind"] == "new_issue" and body["issue"]["platform"] == "javascript"
+    assert body["issue"]["url"] == f"http://127.0.0.1:8765/issues/{body['issue']['id']}"

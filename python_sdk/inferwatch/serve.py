@@ -26,12 +26,12 @@ from ._errors import ConfigError
 from ._forward import Forwarder
 from ._metrics import enable as enable_metrics
 from ._metrics import metrics_app
-from .collector import Collector, CollectorConfig, create_app, is_loopback_host, load_or_create_key
-from .dashboard import Access, dashboard_router
-from .store import Store, _schema
 from .alerts import AlertConfig, Alerter
 from .alerts import add_arguments as add_alert_arguments
 from .alerts import config_from_args as alert_config_from_args
+from .collector import Collector, CollectorConfig, create_app, is_loopback_host, load_or_create_key
+from .dashboard import Access, dashboard_router
+from .store import Store, _schema
 from .store._retention import Retention, apply_retention
 
 logger = logging.getLogger("inferwatch")
