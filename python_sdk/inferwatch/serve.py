@@ -13,19 +13,18 @@ import html
 import logging
 import socket
 import threading
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from fastapi import FastAPI
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse
+from starlette.responses import PlainTextResponse, Response
 
 from ._errors import ConfigError
 from ._forward import Forwarder
 from ._metrics import enable as enable_metrics
-from ._metrics import metrics_app
+from ._metrics import metrics_endpoint
 from .alerts import AlertConfig, Alerter
 from .alerts import add_arguments as add_alert_arguments
 from .alerts import config_from_args as alert_config_from_args
@@ -35,10 +34,7 @@ from .store import Store, _schema
 from .store._retention import Retention, apply_retention
 
 logger = logging.getLogger("inferwatch")
-ASGIApp = Callable[
-    [MutableMapping[str, Any], Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]],
-    Awaitable[None],
-]
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -164,7 +160,8 @@ def build(config: ServeConfig) -> Served:
     def sources() -> tuple[Store, Forwarder | None]:
         return collector.store, collector.forwarder  # what /metrics reports the health of
 
-    app.mount("/metrics", _guarded(metrics_app(sources), access))
+    # A route, not a mount: a mount answers `/metrics` with a redirect to `/metrics/`.
+    app.add_route("/metrics", _guarded(metrics_endpoint(sources), access), include_in_schema=False)
     _start_retention(served)
     enable_metrics()  # the collector feeds the browser metrics
     served.alerter = _start_alerter(config, collector.store)
@@ -183,14 +180,13 @@ def _start_alerter(config: ServeConfig, store: Store) -> Alerter | None:
     return alerter
 
 
-def _guarded(app: ASGIApp, access: Access) -> ASGIApp:
-    """`app` behind the dashboard's access rule (Prometheus sends `Authorization: Bearer`)."""
+def _guarded(endpoint: Endpoint, access: Access) -> Endpoint:
+    """`endpoint` behind the dashboard's access rule (Prometheus sends `Authorization: Bearer`)."""
 
-    async def guarded(scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and not access.allowed(Request(scope)):
-            await PlainTextResponse("A token is needed.", 401)(scope, receive, send)
-            return
-        await app(scope, receive, send)
+    async def guarded(request: Request) -> Response:
+        if not access.allowed(request):
+            return PlainTextResponse("A token is needed.", 401, {"WWW-Authenticate": "Bearer"})
+        return await endpoint(request)
 
     return guarded
 
