@@ -77,10 +77,18 @@ def run(args: argparse.Namespace) -> int:
     with ExitStack() as stack:
         print(f"Starting the collector and dashboard on {collector} ...")
         stack.enter_context(
-            started("collector", serve_command(args), f"{collector}/iw/inferwatch.js")
+            started(
+                args.store.parent / "collector.log",
+                serve_command(args),
+                f"{collector}/iw/inferwatch.js",
+            )
         )
         print(f"Starting the example app on {app} ...")
-        stack.enter_context(started("app", app_command(args), f"{app}/api/health", app_env(args)))
+        stack.enter_context(
+            started(
+                args.store.parent / "app.log", app_command(args), f"{app}/api/health", app_env(args)
+            )
+        )
         print("Visiting the page in headless Chromium (prompts, uploads, the failure modes) ...")
         visit(app, args.screenshots, collector)
         summary(args.store)
@@ -167,10 +175,10 @@ def app_env(args: argparse.Namespace) -> dict[str, str]:
 
 @contextmanager
 def started(
-    name: str, command: list[str], ready_url: str, env: dict[str, str] | None = None
+    log_path: Path, command: list[str], ready_url: str, env: dict[str, str] | None = None
 ) -> Iterator[None]:
     """Run `command` until the block ends; ready once `ready_url` answers. Output goes to a log."""
-    log = (ROOT / ".inferwatch" / "demo" / f"{name}.log").open("w")
+    log = log_path.open("w")
     process = subprocess.Popen(
         command,
         cwd=ROOT,
