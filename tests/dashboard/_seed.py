@@ -8,7 +8,9 @@ over real HTTP in the snippet's wire format (see `collector/_browser_schema.py`)
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,23 @@ KEY = "testkey123"
 XSS = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=1</script>'
 SESSION = "sess-browser-1"
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+
+
+def run_in_thread(coroutine: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """`asyncio.run` in its own thread: Playwright's sync API keeps a loop in the test's thread."""
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            asyncio.run(coroutine())
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join(30)
+    if errors:
+        raise errors[0]
 
 
 def backend_app() -> FastAPI:
@@ -60,7 +79,7 @@ def seed_backend(store: Path, texts: list[str], *, request_ids: list[str] | None
                 headers = {"X-Request-ID": request_ids[i]} if request_ids else {}
                 await client.post("/predict", json={"text": text}, headers=headers)
 
-    asyncio.run(drive())
+    run_in_thread(drive)
     assert inferwatch.flush(5)
     inferwatch.shutdown()
 
