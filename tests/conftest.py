@@ -17,6 +17,17 @@ import uvicorn
 from inferwatch.store import open_readonly
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run browser tests last: Playwright's sync API holds an event loop in the main thread."""
+
+    def uses_browser(item: pytest.Item) -> bool:
+        return item.get_closest_marker("browser") is not None or "browser" in getattr(
+            item, "fixturenames", ()
+        )
+
+    items.sort(key=uses_browser)
+
+
 @pytest.fixture(autouse=True)
 def _restore_global_state() -> Iterator[None]:
     """`init` is process-wide (sentry-sdk); every test starts and ends without it."""

@@ -1,4 +1,8 @@
-"""Real Chromium (Debian's, never a downloaded one) driven by Playwright."""
+"""Real Chromium (Debian's, never a downloaded one) driven by Playwright.
+
+Playwright's sync API keeps an event loop running in the main thread while it is open, which
+breaks every asyncio test after it: the browser lives for one module, and browser tests run last.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +23,7 @@ ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if not shutil.which(CHROMIUM):
         pytest.skip("Chromium is not installed (`make test` installs it with apt-get)")
