@@ -11,11 +11,10 @@ import uuid
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
 
 from starlette.routing import Mount
 
-from ._redact import FILTERED, is_sensitive_key, redact_text
+from ._redact import FILTERED, is_sensitive_key, redact_query, redact_text
 from ._types import Mask
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -76,7 +75,7 @@ class RequestInfo:
         return {
             "method": self.method,
             "url": redact_text(f"{scope.get('scheme', 'http')}://{host}{path}", mask),
-            "query_string": _filter_query(scope.get("query_string", b"").decode("latin-1"), mask),
+            "query_string": redact_query(scope.get("query_string", b"").decode("latin-1"), mask),
             "headers": headers,
         }
 
@@ -95,13 +94,6 @@ def _trace_id(headers: dict[str, str]) -> str | None:
         if match:
             return match.group(1)
     return None
-
-
-def _filter_query(query: str, mask: Mask | None) -> str:
-    pairs = parse_qsl(query, keep_blank_values=True)
-    return urlencode(
-        [(k, FILTERED if is_sensitive_key(k) else redact_text(v, mask)) for k, v in pairs]
-    )
 
 
 current_request: ContextVar[RequestInfo | None] = ContextVar("inferwatch_request", default=None)

@@ -152,15 +152,21 @@ def truncate(text: str, limit: int) -> str:
     return f"{text[:limit]}… [{len(text)} chars]"
 
 
+def redact_query(query: str, mask: Mask | None = None) -> str:
+    """A query string with the values of sensitive parameters filtered and the rest redacted.
+
+    >>> redact_query("token=abc&q=hi")
+    'token=%5BFiltered%5D&q=hi'
+    """
+    pairs = parse_qsl(query, keep_blank_values=True)
+    return urlencode(
+        [(k, FILTERED if is_sensitive_key(k) else redact_text(v, mask)) for k, v in pairs]
+    )
+
+
 def redact_url(url: str, mask: Mask | None = None) -> str:
-    """A URL with the values of sensitive query parameters filtered and the rest redacted."""
+    """A URL whose query string went through `redact_query` and the rest through `redact_text`."""
     parts = urlsplit(url)
     if not parts.query:
         return redact_text(url, mask)
-    query = urlencode(
-        [
-            (k, FILTERED if is_sensitive_key(k) else redact_text(v, mask))
-            for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        ]
-    )
-    return redact_text(urlunsplit(parts._replace(query=query)), mask)
+    return redact_text(urlunsplit(parts._replace(query=redact_query(parts.query, mask))), mask)
