@@ -152,3 +152,21 @@ def test_after_flush_a_fresh_process_sees_every_accepted_event_even_after_kill_9
     assert result.returncode == -9
     assert rows(store_path, "SELECT count(*) AS n FROM events") == [{"n": 200}]
     assert rows(store_path, "SELECT count FROM issues") == [{"count": 200}]
+
+
+def test_a_process_that_exits_without_flushing_still_stores_what_it_captured(
+    store_path: Path,
+) -> None:
+    child = textwrap.dedent(
+        f"""
+        import inferwatch
+        inferwatch.init(store={str(store_path)!r}, environ={{}})
+        for i in range(300):
+            inferwatch.capture_exception(ValueError(f"failure {{i}}"))
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", child], env={**os.environ, "SENTRY_DSN": ""}, timeout=60, check=False
+    )
+    assert result.returncode == 0
+    assert rows(store_path, "SELECT count(*) AS n FROM events") == [{"n": 300}]
