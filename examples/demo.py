@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -127,15 +128,6 @@ def fresh_store(store: Path) -> None:
 
 
 def serve_command(args: argparse.Namespace) -> list[str]:
-    if subprocess.run([str(BIN / "inferwatch"), "serve", "--help"], capture_output=True).returncode:
-        # TEMPORARY until `inferwatch serve` lands (issue 5): the collector routes alone
-        code = (
-            "import sys, uvicorn; from inferwatch.store import Store; "
-            "from inferwatch.collector import Collector, CollectorConfig, create_app; "
-            "c = Collector(Store(sys.argv[1]), CollectorConfig(key=sys.argv[3])); "
-            "uvicorn.run(create_app(c), host='127.0.0.1', port=int(sys.argv[2]))"
-        )
-        return [str(BIN / "python"), "-c", code, str(args.store), str(args.collector_port), KEY]
     return [
         str(BIN / "inferwatch"),
         "serve",
@@ -277,11 +269,11 @@ def dashboard_screenshots(browser: Any, collector: str, out: Path) -> None:
     for name, path in (("issues", "/"), ("generations", "/generations"), ("usage", "/usage")):
         page.goto(collector + path)
         page.screenshot(path=str(out / f"dashboard-{name}.png"), full_page=True)
-    page.goto(collector + "/")
-    link = page.locator("a[href*='/issues/']").first
-    if link.count():
-        link.click()
-        page.screenshot(path=str(out / "dashboard-issue.png"), full_page=True)
+    # a backend crash explained by its model context, a browser crash by its clicks
+    for name, title in (("issue-model", "EmptyPrediction"), ("issue-browser", "toUpperCase")):
+        page.goto(collector + "/")
+        page.get_by_role("link", name=re.compile(title)).first.click()
+        page.screenshot(path=str(out / f"dashboard-{name}.png"), full_page=True)
     page.close()
 
 

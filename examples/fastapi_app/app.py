@@ -32,8 +32,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import inferwatch
-import prometheus_client
-from fastapi import FastAPI, HTTPException, Request, Response
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from PIL import Image
@@ -170,12 +169,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         environ=settings.environ,
         environment="demo",
         release="example@0.1.0",
+        metrics=True,  # GET /metrics for Prometheus
         **store,
         **settings.extra,
     )
     loaded = Models(settings.cold_start_s)
     _api_routes(app, loaded, settings)
-    _metrics_route(app)
     _page_routes(app, settings)
     return app
 
@@ -201,6 +200,7 @@ def _api_routes(app: FastAPI, loaded: Models, settings: Settings) -> None:
                 classes=len(model.docs),
                 vocabulary=len(model.vocabulary),
             )
+            call.set_usage(input_tokens=len(models.tokenize(body.text)))
             label, score = model.predict(body.text)
             call.set_output({"label": label, "score": score})
             if not label:
@@ -280,13 +280,6 @@ def _name_colour(namer: models.ColourNamer, data: bytes, content_type: str) -> d
         out = {**found, "colour": name, "rgb": list(rgb)}
         call.set_output(out)
     return out
-
-
-def _metrics_route(app: FastAPI) -> None:
-    @app.get("/metrics", include_in_schema=False)
-    async def metrics() -> Response:
-        body = prometheus_client.generate_latest()
-        return Response(body, media_type=prometheus_client.CONTENT_TYPE_LATEST)
 
 
 def _page_routes(app: FastAPI, settings: Settings) -> None:

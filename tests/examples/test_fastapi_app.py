@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import json
 import logging
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -221,7 +223,34 @@ async def test_the_page_points_its_snippet_at_the_configured_collector(
     assert script.status_code == 200
 
 
-async def test_metrics_are_exposed_for_prometheus(client: httpx.AsyncClient) -> None:
+async def test_model_calls_show_in_the_prometheus_metrics(client: httpx.AsyncClient) -> None:
+    await client.post("/api/classify", json={"text": "lovely"})
     response = await client.get("/metrics")
     assert response.status_code == 200
-    assert "# TYPE" in response.text
+    assert 'gen_ai_client_operation_duration_seconds_count{error_type="",model="sentiment"' in (
+        response.text
+    )
+
+
+def test_the_page_has_the_snippet_tag_exactly_as_inferwatch_snippet_prints_it(
+    tmp_path: Path,
+) -> None:
+    printed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "inferwatch.cli",
+            "snippet",
+            "--key",
+            "inferwatch-demo",
+            "--url",
+            "http://127.0.0.1:8765",
+            "--store",
+            str(tmp_path / "events.db"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    index = Path(__file__).parents[2] / "examples" / "react_app" / "index.html"
+    assert printed in index.read_text()
