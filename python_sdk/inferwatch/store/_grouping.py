@@ -37,23 +37,33 @@ def normalize_message(message: str) -> str:
     return message[:500]
 
 
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def primary_exception(event: Event) -> dict[str, Any] | None:
     """The exception that was raised (Sentry lists the chain oldest first)."""
-    values = (event.get("exception") or {}).get("values") or []
+    exception = event.get("exception")
+    # `{"values": [...]}`, or the bare list Sentry also accepts; anything else is no exception.
+    values = _list(exception.get("values") if isinstance(exception, dict) else exception)
     return values[-1] if values and isinstance(values[-1], dict) else None
 
 
 def culprit_frame(event: Event) -> dict[str, Any] | None:
     """The innermost in-app frame of the primary exception, or its innermost frame."""
     exc = primary_exception(event) or {}
-    frames = [f for f in (exc.get("stacktrace") or {}).get("frames") or [] if isinstance(f, dict)]
+    frames = [f for f in _list(_dict(exc.get("stacktrace")).get("frames")) if isinstance(f, dict)]
     in_app = [f for f in frames if f.get("in_app")]
     chosen = in_app or frames
     return chosen[-1] if chosen else None
 
 
 def message_of(event: Event) -> str:
-    logentry = event.get("logentry") or {}
+    logentry = _dict(event.get("logentry"))
     return str(logentry.get("formatted") or logentry.get("message") or event.get("message") or "")
 
 

@@ -180,6 +180,10 @@ class Store:
             self._close_connection()
             self._drop(_reason(exc), len(rows), exc)
             return False
+        except Exception as exc:  # the writer must outlive any batch, or every later row is lost
+            self._close_connection()
+            self._drop("write_error", len(rows), exc)
+            return False
         self._count("stored", stored)
         self._notify(changes)
         return True
@@ -188,13 +192,19 @@ class Store:
         self, conn: sqlite3.Connection, kind: str, data: dict[str, Any], changes: list[IssueChange]
     ) -> int:
         insert = _INSERTS.get(kind)
+        conn.execute("SAVEPOINT row")  # a row that fails half-way leaves nothing behind
         try:
             if insert is None:
                 raise ValueError(f"unknown row kind {kind!r}")
             change = insert(conn, data)
-        except (ValueError, TypeError, KeyError, sqlite3.InterfaceError) as exc:
+        except sqlite3.OperationalError:
+            raise  # the file, not the row (locked, full, read-only): the batch fails
+        except Exception as exc:  # a malformed row costs itself, never its batch or the writer
+            conn.execute("ROLLBACK TO row")
+            conn.execute("RELEASE row")
             self._drop("invalid", 1, exc)
             return 0
+        conn.execute("RELEASE row")
         if isinstance(change, IssueChange):
             changes.append(change)
         return 1
@@ -286,10 +296,10 @@ def _insert_event(conn: sqlite3.Connection, event: Event) -> IssueChange | None:
                 fp,
                 title,
                 _grouping.culprit(event),
-                event.get("level") or "error",
+                _column(event.get("level")) or "error",
                 platform,
-                event.get("environment"),
-                event.get("release"),
+                _column(event.get("environment")),
+                _column(event.get("release")),
                 ts,
                 ts,
                 event_id,
@@ -305,7 +315,13 @@ def _insert_event(conn: sqlite3.Connection, event: Event) -> IssueChange | None:
             " regressed = CASE WHEN status = 'resolved' THEN 1 ELSE regressed END,"
             " status = CASE WHEN status = 'resolved' THEN 'unresolved' ELSE status END"
             " WHERE id = ?",
-            (ts, event_id, event.get("environment"), event.get("release"), issue_id),
+            (
+                ts,
+                event_id,
+                _column(event.get("environment")),
+                _column(event.get("release")),
+                issue_id,
+            ),
         )
     tags = _mapping(event.get("tags"))
     trace = _mapping(_mapping(event.get("contexts")).get("trace")).get("trace_id")
@@ -317,17 +333,24 @@ def _insert_event(conn: sqlite3.Connection, event: Event) -> IssueChange | None:
             issue_id,
             ts,
             platform,
-            event.get("level"),
-            event.get("environment"),
-            event.get("release"),
-            tags.get("request_id"),
-            trace,
-            tags.get("session_id"),
+            _column(event.get("level")),
+            _column(event.get("environment")),
+            _column(event.get("release")),
+            _column(tags.get("request_id")),
+            _column(trace),
+            _column(tags.get("session_id")),
             json.dumps(event, default=str),
         ),
     )
     assert issue_id is not None
     return IssueChange(kind, issue_id, title, platform, event)
+
+
+def _column(value: Any) -> str | None:
+    """A text column from an event field that should be a string but may be anything."""
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, default=str)[:200]
 
 
 def _mapping(value: Any) -> dict[str, Any]:

@@ -7,20 +7,26 @@ from datetime import datetime, timezone
 
 from .._types import Event
 
+# Seconds that `iso` can show: from 1970 to the last second of year 9999.
+_LATEST = 253_402_300_799.0
+
 
 def parse_timestamp(value: object) -> float | None:
-    """Epoch seconds from an ISO 8601 string or a number, or None."""
+    """Epoch seconds from an ISO 8601 string or a number, or None (also for NaN, infinity
+    and numbers no date can show, which would break every page that lists the event)."""
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, str):
+        seconds = float(value)
+    elif isinstance(value, str):
         try:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             return None
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=timezone.utc)
-        return parsed.timestamp()
-    return None
+        seconds = parsed.timestamp()
+    else:
+        return None
+    return seconds if 0 <= seconds <= _LATEST else None
 
 
 def event_timestamp(event: Event) -> float:
