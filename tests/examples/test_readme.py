@@ -1,0 +1,80 @@
+"""Every code block of the README that is meant to run does run, as written, in order, in one
+fresh folder: ```python blocks with the venv's Python, ```sh blocks with bash.
+
+A block is marked by an HTML comment on the line before it:
+`<!-- readme-test: skip (why) -->` is not run (servers, `make`, HTML, JS, output);
+`<!-- readme-test: file NAME -->` is written to NAME for the blocks after it. Any other language
+must carry one of these marks, so no block is left out by accident.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
+BLOCK = re.compile(
+    r"(?:<!-- readme-test: (?P<mark>[^>]*?) -->\n)?^```(?P<lang>\w*)\n(?P<code>.*?)^```$",
+    re.S | re.M,
+)
+RUNNERS = {"python": [sys.executable, "-"], "sh": ["bash", "-euo", "pipefail", "-s"]}
+
+
+@dataclass(frozen=True)
+class Block:
+    line: int
+    lang: str
+    mark: str
+    code: str
+
+
+def blocks(text: str) -> list[Block]:
+    return [
+        Block(text.count("\n", 0, m.start("code")), m["lang"], m["mark"] or "", m["code"])
+        for m in BLOCK.finditer(text)
+    ]
+
+
+def clean_env() -> dict[str, str]:
+    """This machine's environment without inferwatch's and Sentry's variables, venv first."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("INFERWATCH_", "SENTRY_"))}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+def test_every_readme_block_is_run_or_marked() -> None:
+    found = blocks(README.read_text())
+    unmarked = [b.line for b in found if b.lang not in RUNNERS and not b.mark]
+    assert not unmarked, f"README blocks at lines {unmarked} are neither runnable nor marked"
+    assert sum(b.lang in RUNNERS and not b.mark for b in found) >= 8
+
+
+def test_the_readme_code_blocks_run_as_written(tmp_path: Path) -> None:
+    env = clean_env()
+    for block in blocks(README.read_text()):
+        if block.mark.startswith("skip"):
+            continue
+        if block.mark.startswith("file "):
+            (tmp_path / block.mark.removeprefix("file ").strip()).write_text(block.code)
+            continue
+        result = subprocess.run(
+            RUNNERS[block.lang],
+            input=block.code,
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if result.returncode != 0:
+            pytest.fail(
+                f"README.md line {block.line} ({block.lang}) exited with {result.returncode}:\n"
+                f"{block.code}\n--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
+            )
