@@ -108,17 +108,33 @@ def _card(match: re.Match[str]) -> str:
     return "[card]" if _luhn_ok(re.sub(r"\D", "", match.group())) else match.group()
 
 
+# `name=value` inside a string: a URL's query (`/reset?password=...`), a query string, a log line.
+_NAMED_VALUE = re.compile(r"(?:^|(?<=[?&;,\s]))([\w.\[\]-]{1,64})=([^&#\s\"'<>]+)")
+
+
+def _named_value(match: re.Match[str]) -> str:
+    name, value = match.groups()
+    if not is_sensitive_key(name) or value in (FILTERED, "%5BFiltered%5D"):
+        return match.group(0)
+    return f"{name}={FILTERED}"
+
+
 def redact_text(text: str, mask: Mask | None = None) -> str:
-    """Replace emails, keys, tokens, card and phone numbers in `text`.
+    """Replace emails, keys, tokens, card and phone numbers in `text`, and the values of
+    `name=value` pairs whose name is sensitive.
 
     >>> redact_text("mail bob@example.com key sk-abcdefghijklmnopqrstu")
     'mail [email] key [api_key]'
+    >>> redact_text("GET /reset?password=hunter2&next=/home")
+    'GET /reset?password=[Filtered]&next=/home'
     """
     out = text
     if len(text) >= 6:  # the shortest secret matched is an email like a@b.io
         for kind, worth_trying, regex in _RULES:
             if worth_trying(out):
                 out = regex.sub(_card if kind == "card" else f"[{kind}]", out)
+        if "=" in out:
+            out = _NAMED_VALUE.sub(_named_value, out)
     if mask is not None:
         try:
             out = str(mask(out))
@@ -135,7 +151,8 @@ def redact(value: Any, mask: Mask | None = None, *, _depth: int = 0) -> Any:
         return "[too deep]"
     if isinstance(value, Mapping):
         return {
-            k: FILTERED
+            # keys are data too (`{"bob@example.com": 3}`); the `mask` hook is for values only
+            (redact_text(k) if isinstance(k, str) else k): FILTERED
             if isinstance(k, str) and is_sensitive_key(k) and v is not None
             else redact(v, mask, _depth=_depth + 1)
             for k, v in value.items()
