@@ -81,7 +81,7 @@ class Forwarder:
         self.max_backoff, self.max_envelope_bytes = max_backoff, max_envelope_bytes
         self._queue: queue.Queue[bytes | _Marker | None] = queue.Queue(queue_size)
         self._wake, self._stop = threading.Event(), threading.Event()
-        self._progress = threading.Condition()
+        self._progress = threading.Condition(threading.RLock())
         self._backoff_until, self._failures = 0.0, 0
         self._limits: dict[str, float] = {}  # category -> until
         self._counts: Counter[str] = Counter()
@@ -215,8 +215,12 @@ class Forwarder:
                 return self._backoff_until
             entries = self.outbox.claim(self.url, now, self._lease)
             if not entries:
-                # Rows another sender claimed come back when their lease ends.
-                return now + self._lease if self._pending_in_outbox() else None
+                # Rows another sender claimed come back when their lease ends; rows written
+                # since the claim are claimable at once.
+                at = self.outbox.next_claimable(self.url)
+                if at is None or at > now:
+                    return at
+                continue
             held = [e for e in entries if self._limited_until(e, now) > now]
             self.outbox.release([e.id for e in held], attempted=False)
             ready = [e for e in entries if e not in held]
@@ -227,7 +231,12 @@ class Forwarder:
 
     def _send_batch(self, entries: list[Entry]) -> None:
         for i, entry in enumerate(entries):
-            if self._stop.is_set() or not self._send(entry):
+            now = self._clock()
+            # A 2xx can carry a new rate limit, so each envelope is checked just before its turn.
+            if self._stop.is_set() or self._limited_until(entry, now) > now:
+                self.outbox.release([e.id for e in entries[i:]], attempted=False)
+                return
+            if not self._send(entry):
                 self.outbox.release([e.id for e in entries[i + 1 :]], attempted=False)
                 return
 
@@ -313,8 +322,9 @@ class Forwarder:
         }
 
     def _finish(self, entry: Entry, outcome: str) -> None:
-        self.outbox.delete(entry.id)
-        self._count(outcome)
+        with self._progress:  # one step for `flush`: never "not pending" yet "not counted"
+            self.outbox.delete(entry.id)
+            self._count(outcome)
 
     def _release(self, entry: Entry) -> None:
         self.outbox.release([entry.id], attempted=True)

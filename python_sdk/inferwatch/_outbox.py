@@ -122,6 +122,14 @@ class Outbox:
             ).fetchone()
         return int(row[0])
 
+    def next_claimable(self, target: str) -> float | None:
+        """When the next envelope of `target` can be claimed (None: there is none)."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT min(claimed_until) FROM outbox WHERE target = ?", (target,)
+            ).fetchone()
+        return None if row[0] is None else float(row[0])
+
     def close(self) -> None:
         with self._lock:
             self._conn.close()
