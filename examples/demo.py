@@ -47,6 +47,9 @@ class DemoError(Exception):
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    # a closed terminal or `kill` stops the demo like Ctrl-C: its processes are stopped too
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _interrupt)
     try:
         return run(args)
     except DemoError as exc:
@@ -55,6 +58,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\nStopped.")
         return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -77,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     fresh_store(args.store)
     with ExitStack() as stack:
         print(f"Starting the collector and dashboard on {collector} ...")
-        stack.enter_context(
+        serving = stack.enter_context(
             started(
                 args.store.parent / "collector.log",
                 serve_command(args),
@@ -85,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
             )
         )
         print(f"Starting the example app on {app} ...")
-        stack.enter_context(
+        example = stack.enter_context(
             started(
                 args.store.parent / "app.log", app_command(args), f"{app}/api/health", app_env(args)
             )
@@ -98,8 +105,16 @@ def run(args: argparse.Namespace) -> int:
         if args.once:
             return 0
         print("\nServing until Ctrl-C.")
-        while True:
-            time.sleep(3600)
+        return watch([serving, example])
+
+
+def watch(processes: list[subprocess.Popen[bytes]]) -> int:
+    """Wait for Ctrl-C (or SIGTERM); a process that dies on its own ends the demo too."""
+    while True:
+        for process in processes:
+            if process.poll() is not None:
+                raise DemoError(f"{process.args[0]} exited with {process.returncode}; see its log")
+        time.sleep(1)
 
 
 def ensure_free(port: int) -> None:
@@ -168,7 +183,7 @@ def app_env(args: argparse.Namespace) -> dict[str, str]:
 @contextmanager
 def started(
     log_path: Path, command: list[str], ready_url: str, env: dict[str, str] | None = None
-) -> Iterator[None]:
+) -> Iterator[subprocess.Popen[bytes]]:
     """Run `command` until the block ends; ready once `ready_url` answers. Output goes to a log."""
     log = log_path.open("w")
     process = subprocess.Popen(
@@ -181,7 +196,7 @@ def started(
     )
     try:
         wait_ready(process, ready_url, log.name)
-        yield
+        yield process
     finally:
         stop(process)
         log.close()

@@ -3,9 +3,11 @@ clear refusal when a port is taken."""
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -29,15 +31,34 @@ def demo(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.browser
 @pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="Chromium is not installed")
-def test_the_demo_fills_the_store_with_explained_crashes_generations_and_usage(
+def test_the_demo_fills_the_store_serves_and_stops_its_processes_on_ctrl_c(
     tmp_path: Path,
 ) -> None:
     subprocess.run(["make", "--no-print-directory", "react"], cwd=ROOT, check=True)
     store = tmp_path / "demo" / "events.db"
-    ports = ["--collector-port", str(free_port()), "--app-port", str(free_port())]
-    result = demo("--once", "--store", str(store), "--cold-start", "3", *ports)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "dashboard    http://127.0.0.1:" in result.stdout
+    ports = [free_port(), free_port()]
+    command = [sys.executable, str(DEMO), "--store", str(store), "--cold-start", "3"]
+    command += ["--collector-port", str(ports[0]), "--app-port", str(ports[1])]
+    with subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True) as process:
+        watchdog = threading.Timer(240, process.kill)  # a hung demo fails the test, not the run
+        watchdog.start()
+        try:
+            lines = []
+            while (line := process.stdout.readline() if process.stdout else "") and (
+                "Serving until Ctrl-C." not in line
+            ):
+                lines.append(line)
+            assert process.poll() is None, "".join(lines)
+            assert f"dashboard    http://127.0.0.1:{ports[0]}/" in "".join(lines)
+            process.send_signal(signal.SIGINT)
+            assert process.wait(30) == 0
+        finally:
+            watchdog.cancel()
+            process.kill()
+    for port in ports:  # the collector and the app were stopped with the demo
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("127.0.0.1", port))
 
     with open_readonly(store) as conn:
         issues = {i["title"].split(":")[0]: i for i in list_issues(conn)}
