@@ -22,7 +22,7 @@ UPSTREAM = "https://o77.ingest.sentry.io/api/4242/envelope/"
 ORIGIN = "https://shop.example"
 
 
-def browser_envelope(dsn: Any, message: str = "TypeError: x is undefined") -> bytes:
+def browser_envelope(dsn: Any, message: str = "x is undefined") -> bytes:
     """What @sentry/browser posts to its tunnel: the DSN rides in the envelope header."""
     event_id = uuid.uuid4().hex
     event = {
@@ -76,7 +76,7 @@ async def test_an_allowed_dsn_is_forwarded_byte_for_byte_and_a_copy_is_stored(
     assert sent.content == body
     assert "sentry_key=b5d4c3b2a1f0e9d8" in sent.headers["x-sentry-auth"]
     [issue] = rows(store_path, "SELECT title, platform FROM issues")
-    assert issue == {"title": "TypeError: TypeError: x is undefined", "platform": "javascript"}
+    assert issue == {"title": "TypeError: x is undefined", "platform": "javascript"}
     outbox = Outbox(collector.outbox_path)
     assert outbox.pending(UPSTREAM) == 0  # it went through the outbox, and was deleted on 2xx
     outbox.close()
@@ -105,9 +105,7 @@ async def test_a_dsn_not_on_the_list_is_refused_and_nothing_is_sent(
     assert "tunnel list" in response.json()["detail"]
     assert collector.counts()["tunnel_refused_403"] == 1
     assert route.call_count == 0
-    assert (
-        not collector.outbox_path.exists() or Outbox(collector.outbox_path).pending(UPSTREAM) == 0
-    )
+    assert not collector.outbox_path.exists()  # no forwarder was even made
 
 
 async def test_a_page_on_an_origin_not_allowed_cannot_use_the_tunnel(
