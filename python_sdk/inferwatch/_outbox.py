@@ -35,7 +35,8 @@ CREATE TABLE IF NOT EXISTS outbox (
     attempts INTEGER NOT NULL DEFAULT 0,
     claimed_until REAL NOT NULL DEFAULT 0
 );
-CREATE INDEX IF NOT EXISTS outbox_by_target ON outbox (target, id);
+-- size is in the index so the bound is checked without reading the bodies
+CREATE INDEX IF NOT EXISTS outbox_by_target ON outbox (target, id, size);
 """
 
 
@@ -140,15 +141,16 @@ class Outbox:
         ).fetchone()
         if count <= self.max_envelopes and size <= self.max_bytes:
             return 0
-        dropped = 0
+        last, dropped = None, 0
+        # Oldest first, reading only as many index entries as must go.
         for entry_id, entry_size in self._conn.execute(
             "SELECT id, size FROM outbox WHERE target = ? ORDER BY id", (target,)
-        ).fetchall():
+        ):
             if count - dropped <= self.max_envelopes and size <= self.max_bytes:
                 break
-            self._conn.execute("DELETE FROM outbox WHERE id = ?", (entry_id,))
-            dropped += 1
-            size -= entry_size
+            last, dropped, size = entry_id, dropped + 1, size - entry_size
+        if last is not None:
+            self._conn.execute("DELETE FROM outbox WHERE target = ? AND id <= ?", (target, last))
         return dropped
 
     def _transaction(self) -> _Transaction:
