@@ -47,8 +47,9 @@ class DemoError(Exception):
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    # a closed terminal or `kill` stops the demo like Ctrl-C: its processes are stopped too
-    for sig in (signal.SIGTERM, signal.SIGHUP):
+    # A closed terminal or `kill` stops the demo like Ctrl-C, and Ctrl-C works even where the
+    # shell started the demo with SIGINT ignored (a background job): its processes stop too.
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _interrupt)
     try:
         return run(args)
@@ -101,11 +102,20 @@ def run(args: argparse.Namespace) -> int:
         visit(app, args.screenshots, collector)
         summary(args.store)
         print(f"\n  dashboard    {collector}/\n  example app  {app}/\n  store        {args.store}")
-        print(f"  CLI          inferwatch issues --store {args.store}")
+        print(f"  CLI          {cli()} issues --store {args.store}")
         if args.once:
             return 0
         print("\nServing until Ctrl-C.")
         return watch([serving, example])
+
+
+def cli() -> str:
+    """How to call the `inferwatch` command from the folder the demo was started in."""
+    command = BIN / "inferwatch"
+    try:
+        return str(command.relative_to(Path.cwd()))
+    except ValueError:
+        return str(command)
 
 
 def watch(processes: list[subprocess.Popen[bytes]]) -> int:
@@ -220,7 +230,7 @@ def wait_ready(process: subprocess.Popen[bytes], url: str, log: str) -> None:
 def stop(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is not None:
         return
-    process.send_signal(signal.SIGINT)  # uvicorn shuts down cleanly, inferwatch flushes
+    process.terminate()  # SIGTERM: uvicorn shuts down cleanly and inferwatch flushes
     try:
         process.wait(10)
     except subprocess.TimeoutExpired:
