@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import json
 import logging
-import queue
 import sqlite3
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +47,7 @@ class _Batch:
 
 
 _STOP = object()
+_POLL_SECONDS = 0.1  # how long a row may wait for the next batch when nothing wakes the writer
 
 
 class Store:
@@ -60,8 +60,12 @@ class Store:
     def __init__(self, path: str | Path, *, queue_size: int = 10_000, batch_size: int = 500):
         self.path = Path(path)
         self.listeners: list[Callable[[IssueChange], None]] = []
-        self._queue: queue.Queue[Any] = queue.Queue(queue_size)
+        # A deque, not a queue.Queue: appending never takes a lock or wakes the writer, which
+        # polls; on a busy request path that was most of the cost of recording a request.
+        self._items: deque[Any] = deque()
+        self._queue_size = queue_size
         self._batch_size = batch_size
+        self._wake = threading.Event()
         self._counts: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._logged: set[str] = set()
@@ -79,34 +83,33 @@ class Store:
         if self._closed:
             self._drop("closed", 1)
             return False
-        try:
-            self._queue.put_nowait((kind, data))
-        except queue.Full:
+        if len(self._items) >= self._queue_size:
             self._drop("queue_full", 1)
             return False
+        self._items.append((kind, data))
         self._count("accepted")
+        if kind == "event":
+            self._wake.set()  # errors are rare and people wait to see them
         return True
 
     def write(self, rows: Iterable[Row], timeout: float = 10.0) -> bool:
         """Store `rows` and wait until they are committed (the collector acknowledges after)."""
         batch = _Batch(list(rows))
-        try:
-            self._queue.put(batch, timeout=timeout)
-        except queue.Full:
-            self._drop("queue_full", len(batch.rows))
+        if self._closed or len(self._items) >= self._queue_size:
+            self._drop("closed" if self._closed else "queue_full", len(batch.rows))
             return False
+        self._items.append(batch)
+        self._wake.set()
         self._count("accepted", len(batch.rows))
         return batch.done.wait(timeout) and batch.ok
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until every row queued before this call is committed, or `timeout` passes."""
         if not self._thread.is_alive():
-            return self._queue.empty()
+            return not self._items
         marker = _Batch([])
-        try:
-            self._queue.put(marker, timeout=timeout)
-        except queue.Full:
-            return False
+        self._items.append(marker)
+        self._wake.set()
         return marker.done.wait(timeout)
 
     def close(self, timeout: float = 5.0) -> None:
@@ -115,10 +118,8 @@ class Store:
             return
         self.flush(timeout)
         self._closed = True
-        try:
-            self._queue.put(_STOP, timeout=timeout)
-        except queue.Full:
-            return
+        self._items.append(_STOP)
+        self._wake.set()
         self._thread.join(timeout)
 
     def stats(self) -> dict[str, Any]:
@@ -130,7 +131,7 @@ class Store:
             "accepted": counts.get("accepted", 0),
             "stored": counts.get("stored", 0),
             "dropped": dropped,
-            "queue_depth": self._queue.qsize(),
+            "queue_depth": len(self._items),
         }
 
     # -- the writer thread -------------------------------------------------------------
@@ -142,12 +143,14 @@ class Store:
             self._logged.add("open")
             logger.warning("inferwatch: cannot open the store %s yet: %s", self.path, exc)
         while True:
-            items = [self._queue.get()]
-            while len(items) < self._batch_size:
-                try:
-                    items.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
+            if not self._items:
+                self._wake.wait(_POLL_SECONDS)
+                self._wake.clear()
+            items: list[Any] = []
+            while self._items and len(items) < self._batch_size:
+                items.append(self._items.popleft())
+            if not items:
+                continue
             stop = any(item is _STOP for item in items)
             self._write_items([i for i in items if i is not _STOP])
             if stop:
