@@ -356,3 +356,24 @@ def test_init_with_a_dsn_forwards_through_an_outbox_beside_the_store(
     outbox = Outbox(store_path.parent / "outbox.db")
     assert outbox.pending(ENVELOPE_URL) == 0  # delivered, so deleted
     outbox.close()
+
+
+def test_close_during_an_outage_does_not_wait_and_keeps_the_envelopes(
+    sentry: respx.MockRouter, outbox_path: Path
+) -> None:
+    def down(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("down", request=request)
+
+    sentry.post(ENVELOPE_URL).mock(side_effect=down)
+    # A clock that never moves and no fake sleep: the first back-off never ends.
+    fw = Forwarder(DSN, outbox=outbox_path, clock=FakeClock())
+    fw.submit(envelope())
+    wait_for(lambda: fw.stats()["failed"] == 1)
+    fw.submit(envelope())
+    closing = threading.Thread(target=fw.close, kwargs={"timeout": 600})
+    closing.start()
+    closing.join(30)  # a liveness check: without the early exit this waits for ten minutes
+    assert not closing.is_alive()
+    left = Outbox(outbox_path)
+    assert left.pending(ENVELOPE_URL) == 2
+    left.close()

@@ -75,6 +75,7 @@ class Forwarder:
         self.auth = auth.to_header()
         self._owns_outbox = not isinstance(outbox, Outbox)
         self.outbox = outbox if isinstance(outbox, Outbox) else Outbox(outbox or ":memory:")
+        self._durable = self.outbox.path != ":memory:"
         self._client = httpx.Client(transport=transport, timeout=timeout)
         self._clock, self._sleep = clock, sleep
         self._lease = timeout + 30.0
@@ -140,10 +141,16 @@ class Forwarder:
         return True
 
     def close(self, timeout: float = 5.0) -> None:
-        """Try to deliver for up to `timeout`, then stop; what is left waits in the outbox."""
+        """Try to deliver for up to `timeout`, then stop; what is left waits in the outbox.
+
+        While Sentry is unreachable (backing off) a durable forwarder stops at once instead.
+        """
         if self._closed:
             return
-        self.flush(timeout)
+        if self._durable and self._clock() < self._backoff_until:
+            self.persist(timeout)  # Sentry is unreachable: the outbox keeps them, exit now
+        else:
+            self.flush(timeout)
         self._closed = True
         self._stop.set()
         self._wake.set()
@@ -157,7 +164,8 @@ class Forwarder:
 
     def stats(self) -> dict[str, Any]:
         """Counts since start: sent, failed attempts, 429s, dropped by reason, and pending."""
-        counts = dict(self._counts)
+        with self._progress:
+            counts = dict(self._counts)
         return {
             "sent": counts.get("sent", 0),
             "failed": counts.get("failed", 0),
