@@ -17,6 +17,7 @@ from starlette.routing import Mount
 from ._redact import FILTERED, is_sensitive_key, redact_query, redact_text
 from ._types import Mask
 
+_IDS = frozenset({b"x-request-id", b"traceparent", b"sentry-trace"})
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
 _SENTRY_TRACE = re.compile(r"^([0-9a-f]{32})-[0-9a-f]{16}(?:-[01])?$")
@@ -33,7 +34,8 @@ class RequestInfo:
 
     @classmethod
     def from_scope(cls, scope: dict[str, Any]) -> RequestInfo:
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        # ASGI header names are lower-case bytes; decode only the three this needs.
+        headers = {k.decode(): v.decode("latin-1") for k, v in scope["headers"] if k in _IDS}
         trace_id = _trace_id(headers)
         given = headers.get("x-request-id", "")
         request_id = given if _SAFE_ID.match(given) else trace_id or new_id()
