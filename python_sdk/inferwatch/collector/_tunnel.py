@@ -14,6 +14,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from ._collector import Collector
 from ._guards import cors_headers, origin_allowed, uninstrumented
@@ -71,7 +72,7 @@ async def _tunnel(collector: Collector, request: Request) -> Any:
     dsn = envelope.headers.get("dsn")
     if not isinstance(dsn, str) or dsn not in config.tunnel_dsns:
         raise Refused(403, "this envelope's dsn is not on the collector's tunnel list")
-    items = sort_items(envelope, config.max_event_bytes)
+    items = await run_in_threadpool(sort_items, envelope, config.max_event_bytes)
     forwarder = collector.tunnel_forwarder(dsn)
     forwarder.submit(data)
     await persist_forwarded(forwarder)
