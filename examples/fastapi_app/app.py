@@ -27,7 +27,7 @@ import os
 import re
 import threading
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -47,6 +47,7 @@ REACT_DIST = Path(__file__).resolve().parents[1] / "react_app" / "dist"
 # told of another collector, so tests and deployments need no rebuild.
 DEFAULT_COLLECTOR = "http://127.0.0.1:8765"
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+MAX_PIXELS = 4096 * 4096  # a small file can still decode to gigabytes (a decompression bomb)
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+$")
 
 
@@ -67,7 +68,6 @@ class Settings:
     first_token_s: float = 0.3
     word_s: float = 0.04
     json_logs: bool = True
-    extra: dict[str, Any] = field(default_factory=dict)  # more `inferwatch.init` options
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -86,6 +86,10 @@ class EmptyPrediction(RuntimeError):
 
 class NotAnImage(ValueError):
     """The upload is not an image Pillow can read."""
+
+
+class ImageTooLarge(ValueError):
+    """The image has more pixels than the app is willing to decode."""
 
 
 class ColdStartTimeout(TimeoutError):
@@ -171,7 +175,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         release="example@0.1.0",
         metrics=True,  # GET /metrics for Prometheus
         **store,
-        **settings.extra,
     )
     loaded = Models(settings.cold_start_s)
     _api_routes(app, loaded, settings)
@@ -241,6 +244,8 @@ def _api_routes(app: FastAPI, loaded: Models, settings: Settings) -> None:
         except NotAnImage as exc:
             inferwatch.capture_exception(exc)  # handled, and still worth knowing about
             raise HTTPException(415, str(exc)) from exc
+        except ImageTooLarge as exc:
+            raise HTTPException(413, str(exc)) from exc
 
     @app.get("/api/health")
     async def health() -> dict[str, Any]:
@@ -268,6 +273,8 @@ def _name_colour(namer: models.ColourNamer, data: bytes, content_type: str) -> d
                 f"the upload is not an image Pillow can read (sent as {content_type or 'no type'})"
             ) from exc
         with Image.open(io.BytesIO(data)) as img:  # verify() leaves the image unusable
+            if img.width * img.height > MAX_PIXELS:
+                raise ImageTooLarge(f"images are limited to {MAX_PIXELS} pixels")
             img.thumbnail((16, 16))
             # The bug on purpose: no img.convert("RGB"), so a PNG with transparency (RGBA) or a
             # greyscale image reaches the model with the wrong shape.

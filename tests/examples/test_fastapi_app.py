@@ -140,6 +140,16 @@ async def test_an_upload_over_the_limit_is_refused_before_the_model_sees_it(
     assert issues(store) == []
 
 
+async def test_an_image_with_too_many_pixels_is_refused_before_it_is_decoded(
+    client: httpx.AsyncClient, store: Path
+) -> None:
+    buf = io.BytesIO()
+    Image.new("1", (5000, 4000)).save(buf, "PNG")  # a few KB on disk, 20 million pixels
+    response = await client.post("/api/image", content=buf.getvalue())
+    assert response.status_code == 413
+    assert issues(store) == []
+
+
 async def test_a_cold_start_slower_than_the_timeout_is_a_504_reported_with_the_wait(
     client: httpx.AsyncClient, store: Path
 ) -> None:

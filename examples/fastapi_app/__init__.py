@@ -1,0 +1,1 @@
+"""The example AI app: `uvicorn examples.fastapi_app.app:create_app --factory`."""
