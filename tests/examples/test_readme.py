@@ -78,3 +78,21 @@ def test_the_readme_code_blocks_run_as_written(tmp_path: Path) -> None:
                 f"README.md line {block.line} ({block.lang}) exited with {result.returncode}:\n"
                 f"{block.code}\n--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
             )
+
+
+LINK = re.compile(r"\]\((?!https?:|mailto:)(?P<path>[^)#\s]*)(?:#(?P<anchor>[^)\s]+))?\)")
+
+
+def github_anchor(heading: str) -> str:
+    """The id GitHub gives a heading: lower case, punctuation dropped, spaces to hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_the_readme_links_point_at_files_and_headings_that_exist() -> None:
+    for match in LINK.finditer(README.read_text()):
+        target = ROOT / (match["path"] or "README.md")
+        assert target.exists(), f"README links to {match['path']}, which does not exist"
+        if match["anchor"]:
+            headings = re.findall(r"^#+ (.+)$", target.read_text(), re.M)
+            anchors = {github_anchor(h) for h in headings}
+            assert match["anchor"] in anchors, f"{match['path']} has no #{match['anchor']}"
