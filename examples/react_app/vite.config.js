@@ -26,5 +26,7 @@ export default defineConfig({
     // react.mjs lives outside this folder: resolve its `react` import to this app's copy
     dedupe: ['react', 'react-dom'],
   },
-  build: { sourcemap: true },
+  // Not minified: inferwatch shows browser stacks as they come (it does not apply source maps),
+  // so the demo's crash reports name `classify`, not `i`.
+  build: { sourcemap: true, minify: false },
 });
