@@ -377,3 +377,15 @@ def test_close_during_an_outage_does_not_wait_and_keeps_the_envelopes(
     left = Outbox(outbox_path)
     assert left.pending(ENVELOPE_URL) == 2
     left.close()
+
+
+def test_an_outbox_that_cannot_be_opened_falls_back_to_memory_and_still_delivers(
+    sentry: respx.MockRouter, tmp_path: Path
+) -> None:
+    route = sentry.post(ENVELOPE_URL).mock(return_value=httpx.Response(200))
+    (tmp_path / "a-file").write_text("not a directory")
+    fw = forwarder(tmp_path / "a-file" / "outbox.db", FakeClock())
+    fw.submit(envelope())
+    assert fw.flush(5)
+    fw.close()
+    assert fw.outbox.path == ":memory:" and route.call_count == 1

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import queue
+import sqlite3
 import threading
 import time
 from collections import Counter
@@ -74,7 +75,7 @@ class Forwarder:
         self.url = auth.get_api_url(EndpointType.ENVELOPE)
         self.auth = auth.to_header()
         self._owns_outbox = not isinstance(outbox, Outbox)
-        self.outbox = outbox if isinstance(outbox, Outbox) else Outbox(outbox or ":memory:")
+        self.outbox = outbox if isinstance(outbox, Outbox) else _open_outbox(outbox)
         self._durable = self.outbox.path != ":memory:"
         self._client = httpx.Client(transport=transport, timeout=timeout)
         self._clock, self._sleep = clock, sleep
@@ -356,6 +357,19 @@ class Forwarder:
         if key not in self._logged:
             self._logged.add(key)
             logger.warning(message)
+
+
+def _open_outbox(path: str | Path | None) -> Outbox:
+    """The outbox file; when it cannot be opened, one in memory (logged), never an error."""
+    try:
+        return Outbox(path or ":memory:")
+    except (sqlite3.Error, OSError) as exc:
+        logger.warning(
+            "inferwatch: cannot open the outbox %s (%s); envelopes for Sentry are kept in memory",
+            path,
+            exc,
+        )
+        return Outbox(":memory:")
 
 
 def _categories(body: bytes) -> frozenset[str]:
