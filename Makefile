@@ -19,6 +19,7 @@ js_snippet/node_modules/.installed: js_snippet/package.json js_snippet/package-l
 
 REACT := examples/react_app
 $(REACT)/node_modules/.installed: $(REACT)/package.json $(REACT)/package-lock.json
+	@node -e 'const [a, b] = process.versions.node.split(".").map(Number); if (a < 20 || (a == 20 && b < 19)) { console.error("The example page is built with Vite, which needs Node 20.19 or later; this is " + process.version + "."); process.exit(1); }'
 	cd $(REACT) && npm ci --no-audit --no-fund
 	touch $@
 
