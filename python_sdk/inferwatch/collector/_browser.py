@@ -10,12 +10,11 @@ import json
 import secrets
 import uuid
 from importlib import resources
-from typing import Any, cast
+from typing import Any
 
 import pydantic
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from sentry_sdk.envelope import Envelope
 from starlette.concurrency import run_in_threadpool
 
 from .. import _metrics
@@ -84,7 +83,9 @@ def browser_router(collector: Collector) -> APIRouter:
             return answer(
                 503, {"error": "the store cannot take events now"}, **{"Retry-After": "5"}
             )
-        _forward(collector, rows)
+        errors = [data for kind, data in rows if kind == "event"]
+        if errors and not await run_in_threadpool(collector.forward_events, errors):
+            return answer(503, {"error": "the forwarding outbox cannot take events now"})
         if _metrics.enabled:
             _metrics.observe_browser(rows, len(invalid))
         accepted = len(events) - len(invalid)
@@ -224,13 +225,3 @@ def _breadcrumb(crumb: schema.Breadcrumb) -> dict[str, Any]:
     if crumb.type == "pageview" and crumb.path:
         out["data"] = {"to": crumb.path}
     return out
-
-
-def _forward(collector: Collector, rows: list[Row]) -> None:
-    if collector.forwarder is None:
-        return
-    for kind, data in rows:
-        if kind == "event":
-            envelope = Envelope(headers={"event_id": data["event_id"]})
-            envelope.add_event(cast(Any, data))
-            collector.forwarder.submit(envelope.serialize())

@@ -15,11 +15,10 @@ import json
 import secrets
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from sentry_sdk.envelope import Envelope as SentryEnvelope
 from sentry_sdk.utils import BadDsn, Dsn
 from starlette.concurrency import run_in_threadpool
 
@@ -144,8 +143,8 @@ async def _ingest(
         _check_key(collector, request, key)
     items = await run_in_threadpool(sort_items, envelope, config.max_event_bytes)
     await store_events(collector, items.events)
-    forward_events(collector, items.events)
-    await persist_forwarded(collector.forwarder)
+    if not await run_in_threadpool(collector.forward_events, items.events):
+        raise Refused(503, "the forwarding outbox cannot take envelopes now", {"Retry-After": "5"})
     _count(collector, items)
     return items.events[0]["event_id"] if items.events else header_event_id(envelope.headers)
 
@@ -266,16 +265,6 @@ async def store_events(collector: Collector, events: list[Event]) -> None:
     rows: list[Row] = [("event", e) for e in events]
     if rows and not await run_in_threadpool(collector.store.write, rows):
         raise Refused(503, "the store cannot take events now", {"Retry-After": "5"})
-
-
-def forward_events(collector: Collector, events: list[Event]) -> None:
-    """Queue each stored event, as stored (redacted), for the collector's Sentry project."""
-    if collector.forwarder is None:
-        return
-    for event in events:
-        envelope = SentryEnvelope(headers={"event_id": event["event_id"]})
-        envelope.add_event(cast(Any, event))
-        collector.forwarder.submit(envelope.serialize())
 
 
 async def persist_forwarded(forwarder: Forwarder | None) -> None:
