@@ -118,13 +118,25 @@ def test_the_page_streams_a_story_times_it_and_reports_a_crash_with_its_click(
         page.close(run_before_unload=True)  # pagehide: the snippet sends what it holds
         browser.close()
 
-    (seen,) = wait_for(lambda: generations(store, "browser"), "a browser generation")
+    def story(source: str) -> list[dict[str, Any]]:
+        return [g for g in generations(store, source) if g["model"] == "story-ngram"]
+
+    (seen,) = wait_for(lambda: story("browser"), "the browser's generation record")
     assert seen["model"] == "story-ngram" and seen["status"] == "ok"
     assert seen["first_chunk_ms"] is not None and seen["first_chunk_ms"] <= seen["duration_ms"]
-    (served,) = [g for g in generations(store, "backend") if g["model"] == "story-ngram"]
+    (served,) = story("backend")
     assert served["request_id"] == seen["request_id"]  # one generation, from click to model
 
     (crash,) = wait_for(lambda: browser_issues(store), "a browser crash")
     assert "toUpperCase" in crash["title"]
     clicks = [b for b in crash["event"]["breadcrumbs"]["values"] if b["category"] == "ui.click"]
     assert "button#classify-v2" in clicks[-1]["message"]
+
+    # the click's request, as the browser timed it, is the one the backend's report is about
+    (waited,) = [g for g in generations(store, "browser") if g["model"] == "sentiment"]
+    assert waited["status"] == "error"
+    with open_readonly(store) as conn:
+        (backend,) = list_issues(conn, platform="python")
+        event = latest_event(conn, backend["id"]) or {}
+    assert backend["title"].startswith("EmptyPrediction")
+    assert event["tags"]["request_id"] == waited["request_id"]

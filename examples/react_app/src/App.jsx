@@ -101,7 +101,7 @@ function Sentiment() {
 
   async function classify(version) {
     setResult('…');
-    const res = await fetch('/api/classify', json({ text, version }));
+    const res = await timedFetch('sentiment', '/api/classify', json({ text, version }), { model: 'sentiment' });
     const data = res.ok ? await res.json() : {};
     // The bug on purpose: a failed answer has no label, and this line throws (an unhandled
     // rejection, reported by the snippet with the click that led to it).
@@ -136,7 +136,12 @@ function ImagePanel() {
   async function upload(blob) {
     setMessage('Uploading…');
     setResult(null);
-    const res = await fetch('/api/image', { method: 'POST', body: blob, headers: { 'Content-Type': blob.type } });
+    const res = await timedFetch(
+      'colour-namer',
+      '/api/image',
+      { method: 'POST', body: blob, headers: { 'Content-Type': blob.type } },
+      { model: 'colour-namer' },
+    );
     if (res.status === 415) {
       const body = await res.json();
       console.warn('Upload refused:', body.detail);
