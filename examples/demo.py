@@ -99,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
             )
         )
         print("Visiting the page in headless Chromium (prompts, uploads, the failure modes) ...")
-        visit(app, args.screenshots, collector)
+        visit(app, args.store, args.screenshots, collector)
         summary(args.store)
         print(f"\n  dashboard    {collector}/\n  example app  {app}/\n  store        {args.store}")
         print(f"  CLI          {cli()} issues --store {args.store}")
@@ -238,7 +238,7 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(5)
 
 
-def visit(app: str, screenshots: Path | None, collector: str) -> None:
+def visit(app: str, store: Path, screenshots: Path | None, collector: str) -> None:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -246,32 +246,64 @@ def visit(app: str, screenshots: Path | None, collector: str) -> None:
         page = browser.new_page(viewport={"width": 1100, "height": 900})
         page.goto(app + "/")
         page.wait_for_function("() => window.inferwatch !== undefined")
-        for prompt in ("The model woke up", "A user typed a question", "The dashboard showed"):
-            story(page, prompt)
-        page.click("#classify")
-        page.wait_for_selector("#sentiment:has-text('POSITIVE')")
-        page.fill("#sentence", "It keeps crashing, awful and slow")
-        page.click("#classify")
-        page.wait_for_selector("#sentiment:has-text('NEGATIVE')")
-        page.click("#classify-v2")  # empty prediction: a backend and a browser crash report
-        page.click("#upload-sample")
-        page.wait_for_selector("#colour")
-        page.click("#upload-text")  # wrong file type: refused with 415, reported
-        page.wait_for_selector(".message:has-text('not an image')")
-        page.click("#upload-rgba")  # bad input shape: 500, and the result card crashes
-        page.wait_for_selector(".crashed")
-        page.click("#generate-large")  # cold start slower than the timeout: 504
-        page.wait_for_selector("#answer[data-state='cold']", timeout=30_000)
-        wait_for_large_model(app)
-        page.click("#generate-large")
-        page.wait_for_selector("#answer[data-state='done']", timeout=30_000)
+        use_the_models(page)
+        break_things(page, app)
         if screenshots:
             screenshots.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(screenshots / "example-app.png"), full_page=True)
         page.close(run_before_unload=True)  # pagehide: the snippet sends what it holds
+        settle(store)
         if screenshots:
             dashboard_screenshots(browser, collector, screenshots)
         browser.close()
+
+
+def use_the_models(page: Any) -> None:
+    for prompt in ("The model woke up", "A user typed a question", "The dashboard showed"):
+        page.fill("#prompt", prompt)
+        page.click("#generate")
+        page.wait_for_selector("#answer[data-state='done']", timeout=30_000)
+    page.click("#classify")
+    page.wait_for_selector("#sentiment:has-text('POSITIVE')")
+    page.fill("#sentence", "It keeps crashing, awful and slow")
+    page.click("#classify")
+    page.wait_for_selector("#sentiment:has-text('NEGATIVE')")
+    page.click("#upload-sample")
+    page.wait_for_selector("#colour")
+
+
+def break_things(page: Any, app: str) -> None:
+    """Every failure mode of the debugging table, from the page's red buttons."""
+    with page.expect_event("pageerror"):  # empty prediction: the page's unhandled rejection
+        page.click("#classify-v2")
+    page.click("#upload-text")  # wrong file type: refused with 415, reported
+    page.wait_for_selector(".message:has-text('not an image')")
+    page.click("#upload-rgba")  # bad input shape: 500, and the result card crashes
+    page.wait_for_selector(".crashed")
+    page.click("#generate-large")  # cold start slower than the timeout: 504
+    page.wait_for_selector("#answer[data-state='cold']", timeout=30_000)
+    wait_for_large_model(app)
+    page.click("#generate-large")  # loaded now: the preload the fix would do
+    page.wait_for_selector("#answer[data-state='done']", timeout=30_000)
+
+
+def settle(store: Path, limit_s: float = 10.0) -> None:
+    """Wait until the store stops growing: the page's last batch and the app's writes are in."""
+    from inferwatch.store import open_readonly
+
+    def size() -> tuple[int, ...]:
+        with open_readonly(store) as conn:
+            tables = ("events", "generations", "usage")
+            return tuple(conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in tables)
+
+    deadline = time.monotonic() + limit_s
+    last = size()
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = size()
+        if now == last:
+            return
+        last = now
 
 
 def wait_for_large_model(app: str) -> None:
@@ -282,15 +314,8 @@ def wait_for_large_model(app: str) -> None:
         time.sleep(0.25)
 
 
-def story(page: Any, prompt: str) -> None:
-    page.fill("#prompt", prompt)
-    page.click("#generate")
-    page.wait_for_selector("#answer[data-state='done']", timeout=30_000)
-
-
 def dashboard_screenshots(browser: Any, collector: str, out: Path) -> None:
     page = browser.new_page(viewport={"width": 1280, "height": 900})
-    time.sleep(1.5)  # the collector has just received the page's last batch
     for name, path in (("issues", "/"), ("generations", "/generations"), ("usage", "/usage")):
         page.goto(collector + path)
         page.screenshot(path=str(out / f"dashboard-{name}.png"), full_page=True)
@@ -312,7 +337,6 @@ def chromium() -> str:
 def summary(store: Path) -> None:
     from inferwatch.store import list_generations, list_issues, list_usage, open_readonly
 
-    time.sleep(1.0)  # the last browser batch and the app's last writes reach the store
     with open_readonly(store) as conn:
         issues = list_issues(conn)
         generations = list_generations(conn, limit=1000)
