@@ -96,3 +96,22 @@ def test_the_readme_links_point_at_files_and_headings_that_exist() -> None:
             headings = re.findall(r"^#+ (.+)$", target.read_text(), re.M)
             anchors = {github_anchor(h) for h in headings}
             assert match["anchor"] in anchors, f"{match['path']} has no #{match['anchor']}"
+
+
+def test_the_configuration_reference_lists_every_init_option_and_serve_flag() -> None:
+    import dataclasses
+
+    from inferwatch._options import Options
+
+    text = README.read_text()
+    missing = [f.name for f in dataclasses.fields(Options) if f"| `{f.name}` |" not in text]
+    assert not missing, f"init options missing from the README: {missing}"
+    usage = subprocess.run(
+        [sys.executable, "-m", "inferwatch.cli", "serve", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    flags = sorted(set(re.findall(r"(--[a-z][a-z-]+)", usage)) - {"--help"})
+    missing = [flag for flag in flags if f"| `{flag}" not in text]
+    assert not missing, f"serve flags missing from the README: {missing}"
