@@ -7,6 +7,7 @@ the denylist in `is_sensitive_key`.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -23,17 +24,20 @@ def _digit_run(text: str) -> bool:
     return _DIGIT_RUN.search(text) is not None
 
 
-def _has(*needles: str) -> Callable[[str], bool]:
-    return lambda text: any(n in text for n in needles)
+def _has(*needles: str) -> Callable[[str], object]:
+    """A test for any of `needles` in one pass of a compiled regex (truthy when found)."""
+    return re.compile("|".join(map(re.escape, needles))).search
 
 
 # (kind, cheap test that must pass before the regex runs, regex): most strings skip every regex.
-_RULES: list[tuple[str, Callable[[str], bool], re.Pattern[str]]] = [
+_RULES: list[tuple[str, Callable[[str], object], re.Pattern[str]]] = [
     ("jwt", _has("eyJ"), re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[\w-]+")),
     ("bearer", _has("earer", "EARER"), re.compile(r"\b[Bb](?i:earer)\s+[\w\-.~+/]{8,}=*")),
     (
         "api_key",
-        _has("k-", "AKIA", "ASIA", "_", "xox", "AIza"),
+        _has(
+            "k-", "AKIA", "ASIA", "ghp", "gho", "ghs", "ghu", "github_pat", "glpat", "xox", "AIza"
+        ),
         re.compile(
             r"\b(?:[sprk]k-(?:[A-Za-z0-9]+-)?[\w-]{16,}|(?:AKIA|ASIA)[0-9A-Z]{16}\b"
             r"|(?:ghp|gho|ghs|ghu|github_pat|glpat|xox[abprs])[-_][\w-]{16,}|AIza[\w-]{35})"
@@ -143,6 +147,14 @@ def redact_text(text: str, mask: Mask | None = None) -> str:
     return out
 
 
+@functools.lru_cache(maxsize=4096)
+def _key(key: str) -> tuple[str, bool]:
+    """A mapping key as kept (keys are data too: `{"bob@example.com": 3}`) and whether it names
+    a secret. Keys repeat from event to event (`filename`, `lineno`), hence the cache; the
+    `mask` hook is for values only."""
+    return redact_text(key), is_sensitive_key(key)
+
+
 def redact(value: Any, mask: Mask | None = None, *, _depth: int = 0) -> Any:
     """Redact strings at any depth of JSON-like data; values under sensitive keys are filtered."""
     if isinstance(value, str):
@@ -150,13 +162,13 @@ def redact(value: Any, mask: Mask | None = None, *, _depth: int = 0) -> Any:
     if _depth > 20:
         return "[too deep]"
     if isinstance(value, Mapping):
-        return {
-            # keys are data too (`{"bob@example.com": 3}`); the `mask` hook is for values only
-            (redact_text(k) if isinstance(k, str) else k): FILTERED
-            if isinstance(k, str) and is_sensitive_key(k) and v is not None
-            else redact(v, mask, _depth=_depth + 1)
-            for k, v in value.items()
-        }
+        out = {}
+        for k, v in value.items():
+            name, sensitive = _key(k) if isinstance(k, str) else (k, False)
+            out[name] = (
+                FILTERED if sensitive and v is not None else redact(v, mask, _depth=_depth + 1)
+            )
+        return out
     if isinstance(value, list | tuple):
         return [redact(v, mask, _depth=_depth + 1) for v in value]
     return value
