@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sqlite3
 import threading
 import uuid
@@ -350,3 +351,9 @@ async def test_inferwatch_serve_alerts_on_a_browser_error_with_its_flags(tmp_pat
     [body] = bodies(hook)
     assert body["kind"] == "new_issue" and body["issue"]["platform"] == "javascript"
     assert body["issue"]["url"] == f"http://127.0.0.1:8765/issues/{body['issue']['id']}"
+
+
+def test_webhooks_without_a_local_store_say_so(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="inferwatch"):
+        inferwatch.init(store=None, environ={}, alert_webhooks=[HOOK])
+    assert "alert webhooks need the local store" in caplog.text

@@ -83,7 +83,9 @@ def _start_monitoring(app: Any, opts: Options, local: Store | None) -> None:
         max_per_hour=opts.alert_max_per_hour,
         spike_factor=opts.alert_spike_factor,
     )
-    if config.enabled and local is not None:
+    if config.enabled and local is None:
+        logger.warning("inferwatch: alert webhooks need the local store; store=None sends none")
+    elif config.enabled and local is not None:
         _alerter = Alerter(config)
         _alerter.attach(local)
 
