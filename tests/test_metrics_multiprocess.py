@@ -139,3 +139,16 @@ def test_a_dead_workers_counts_are_kept(workers: tuple[Worker, Worker]) -> None:
         b.get(f"/items/{i}")
     b.stop()  # counters must not go backwards when a worker dies
     assert a.scrape()[ITEMS] == 5
+
+
+def test_each_workers_store_health_adds_up(workers: tuple[Worker, Worker]) -> None:
+    a, b = workers  # each has answered one /healthz: one request row each so far
+    for i in range(3):
+        a.get(f"/items/{i}")
+    for i in range(5):
+        b.get(f"/items/{i}")
+    accepted = ("inferwatch_store_accepted_rows_total", frozenset())
+    b.scrape()  # a worker copies its own health into its files when it answers a scrape
+    total = a.scrape()[accepted]
+    assert total >= 4 + 6  # more than either worker alone has: A's rows and B's
+    assert ("inferwatch_store_queue_depth", frozenset()) in a.scrape()

@@ -13,9 +13,11 @@ workers' files (see docs/monitoring.md for the gunicorn `child_exit` hook).
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import threading
+import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import Any, Protocol
 
@@ -23,6 +25,7 @@ from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
     multiprocess,
@@ -42,6 +45,7 @@ UNMATCHED = "<unmatched>"
 OTHER = "other"
 SKIPPED_ROUTES = frozenset({"/metrics", "/health", "/healthz", "/livez", "/readyz", "/ping"})
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+logger = logging.getLogger("inferwatch")
 ASGIApp = Callable[[Any, Any, Any], Awaitable[None]]
 _SAFE_LABEL = re.compile(r"^[A-Za-z0-9_.:/-]{1,64}$")
 
@@ -182,6 +186,7 @@ def enable(on: bool = True) -> None:
     global enabled
     if on:
         instruments()
+        _start_mirror()
     enabled = on
 
 
@@ -319,6 +324,90 @@ def _runtime_sources() -> tuple[StoreLike | None, Any]:
     return (runtime.store, runtime.forwarder) if runtime else (None, None)
 
 
+class _FileMirror:
+    """Multiprocess mode: the health families copied into this worker's files, so that every
+    worker's store and forwarder add up in any worker's scrape. Counters are copied as
+    increments (a dead worker's stay counted), gauges summed over the live workers."""
+
+    def __init__(self, sources: Sources) -> None:
+        self.sources = sources
+        self._metrics: dict[str, Any] = {}
+        self._last: dict[tuple[str, tuple[str, ...]], float] = {}
+        self._owner: tuple[Any, Any] = (None, None)
+        self._lock = threading.Lock()
+
+    def sync(self) -> None:
+        with self._lock:
+            store, forwarder = self.sources()
+            if store is not self._owner[0] or forwarder is not self._owner[1]:
+                self._owner, self._last = (store, forwarder), {}  # `init` again counts from 0
+            for family in HealthCollector(lambda: (store, forwarder)).collect():
+                for sample in family.samples:
+                    self._copy(family, sample.labels, sample.value)
+
+    def run(self, interval: float) -> None:
+        while True:
+            time.sleep(interval)
+            try:
+                self.sync()
+            except Exception:  # a metrics thread must never take anything down
+                logger.debug("inferwatch: could not copy health metrics", exc_info=True)
+
+    def _copy(self, family: Metric, labels: dict[str, str], value: float) -> None:
+        names = tuple(sorted(labels))
+        values = tuple(labels[n] for n in names)
+        metric = self._metric(family, names)
+        child = metric.labels(*values) if names else metric
+        if family.type == "gauge":
+            child.set(value)
+            return
+        key = (family.name, values)
+        delta, self._last[key] = value - self._last.get(key, 0.0), value
+        if delta > 0:
+            child.inc(delta)
+
+    def _metric(self, family: Metric, names: tuple[str, ...]) -> Any:
+        metric = self._metrics.get(family.name)
+        if metric is None:
+            if family.type == "gauge":
+                metric = Gauge(
+                    family.name,
+                    family.documentation,
+                    names,
+                    registry=None,
+                    multiprocess_mode="livesum",
+                )
+            else:
+                metric = Counter(family.name, family.documentation, names, registry=None)
+            self._metrics[family.name] = metric
+        return metric
+
+
+_mirrors: dict[Sources, _FileMirror] = {}
+
+
+def _mirror(sources: Sources) -> _FileMirror:
+    with _lock:
+        mirror = _mirrors.get(sources)
+        if mirror is None:
+            mirror = _mirrors[sources] = _FileMirror(sources)
+        return mirror
+
+
+def _start_mirror(interval: float = 5.0) -> None:
+    """Multiprocess mode: keep this worker's health in its files, also between its scrapes."""
+    if not _multiprocess() or _runtime_sources in _mirrors:
+        return
+    mirror = _mirror(_runtime_sources)
+    threading.Thread(
+        target=mirror.run, args=(interval,), name="inferwatch-metrics", daemon=True
+    ).start()
+
+
+def _multiprocess() -> bool:
+    return bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+
+
 # -- exposition ------------------------------------------------------------------------
 
 
@@ -341,11 +430,12 @@ class _Joined:
 def scrape(sources: Sources = _runtime_sources) -> bytes:
     """The text exposition of every metric, built from a registry made for this scrape."""
     registry = CollectorRegistry(auto_describe=False)
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if _multiprocess():
+        _mirror(sources).sync()  # this worker's health is current; the others' within seconds
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     else:
         registry.register(_Joined(REGISTRY_OWN, REGISTRY))
-    registry.register(HealthCollector(sources))
+        registry.register(HealthCollector(sources))
     return generate_latest(registry)
 
 
