@@ -1,7 +1,11 @@
 // src/react.js
 import { Component } from "react";
-import { captureException } from "./inferwatch.mjs";
-var report = (error, info, handled) => captureException(error, { mechanism: "react", handled, componentStack: info && info.componentStack });
+import * as core from "./inferwatch.mjs";
+var report = (error, info, handled) => (globalThis.inferwatch || core).captureException(error, {
+  mechanism: "react",
+  handled,
+  componentStack: info && info.componentStack
+});
 var ErrorBoundary = class extends Component {
   constructor(props) {
     super(props);

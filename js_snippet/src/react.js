@@ -1,9 +1,15 @@
 // React bindings: an error boundary and React 19 root error hooks, reporting with mechanism "react".
 import { Component } from 'react';
-import { captureException } from './index.js';
+import * as core from './index.js';
 
+// A page that pasted the <script> tag has started the global copy; this module's own import of
+// the core would be a second, never-started copy, so the global one is used when present.
 const report = (error, info, handled) =>
-  captureException(error, { mechanism: 'react', handled, componentStack: info && info.componentStack });
+  (globalThis.inferwatch || core).captureException(error, {
+    mechanism: 'react',
+    handled,
+    componentStack: info && info.componentStack,
+  });
 
 /** <ErrorBoundary fallback={(error) => <p>Sorry</p>} onError={fn}>…</ErrorBoundary> */
 export class ErrorBoundary extends Component {

@@ -86,3 +86,15 @@ test('reactErrorHandler reports root errors with the component stack and calls t
   assert.match(e.componentStack, /Boom/);
   root.unmount();
 });
+
+test('with the pasted script tag started, reports go to the global inferwatch', async () => {
+  const calls = [];
+  globalThis.inferwatch = { captureException: (error, extra) => calls.push([error.message, extra.mechanism]) };
+  try {
+    reactErrorHandler()(new Error('through the tag'), { componentStack: '\n    at App' });
+  } finally {
+    delete globalThis.inferwatch;
+  }
+  assert.deepEqual(calls, [['through the tag', 'react']]);
+  assert.deepEqual(await sentErrors(), []);
+});
