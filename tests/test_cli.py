@@ -1,0 +1,190 @@
+"""The command line against a store seeded through the real ingest routes: tables and JSON."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from inferwatch.cli import main
+from inferwatch.serve import ServeConfig, build, snippet_tag
+
+from tests.conftest import LiveServer, free_port, rows
+from tests.dashboard._seed import KEY, seed_backend, seed_browser
+
+
+class Seeded:
+    def __init__(self, url: str, store: Path) -> None:
+        self.url, self.store = url, store
+
+
+@pytest.fixture
+def seeded(tmp_path: Path) -> Iterator[Seeded]:
+    port = free_port()
+    served = build(ServeConfig(store=tmp_path / "events.db", port=port, key=KEY))
+    try:
+        with LiveServer(served.app, port) as server:
+            seed_backend(served.config.store, ["boom one", "fine"], request_ids=["req-1", "req-2"])
+            seed_browser(server.url, message="Cannot read properties of undefined", selector="b")
+            yield Seeded(server.url, served.config.store)
+    finally:
+        served.close()
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    assert main(list(args)) == 0
+    return capsys.readouterr().out
+
+
+def test_issues_prints_a_table_and_json(seeded: Seeded, capsys: pytest.CaptureFixture[str]) -> None:
+    table = run(capsys, "issues", "--store", str(seeded.store)).splitlines()
+    assert table[0].split() == ["ID", "STATUS", "PLATFORM", "COUNT", "LAST", "SEEN", "TITLE"]
+    assert any("TypeError: Cannot read" in line for line in table[1:])
+    issues = json.loads(run(capsys, "issues", "--store", str(seeded.store), "--json"))
+    assert {i["platform"] for i in issues} == {"python", "javascript"}
+
+
+def test_show_prints_the_model_context_and_the_stack(
+    seeded: Seeded, capsys: pytest.CaptureFixture[str]
+) -> None:
+    issue = rows(seeded.store, "SELECT id FROM issues WHERE platform = 'python'")[0]["id"]
+    text = run(capsys, "show", str(issue), "--store", str(seeded.store))
+    assert "model: sentiment error" in text and "ValueError: model could not read" in text
+    assert "   * " in text  # an in-app frame is marked
+    as_json = json.loads(run(capsys, "show", str(issue), "--store", str(seeded.store), "--json"))
+    assert as_json["latest_event"]["contexts"]["model"]["name"] == "sentiment"
+
+
+def test_generations_prints_backend_and_browser_rows(
+    seeded: Seeded, capsys: pytest.CaptureFixture[str]
+) -> None:
+    table = run(capsys, "generations", "--store", str(seeded.store))
+    assert "backend" in table and "browser" in table and "1840.0" in table
+    records = json.loads(run(capsys, "generations", "--store", str(seeded.store), "--json"))
+    assert {r["source"] for r in records} == {"backend", "browser"}
+
+
+def test_snippet_prints_the_tag_for_a_url_and_key(capsys: pytest.CaptureFixture[str]) -> None:
+    out = run(capsys, "snippet", "--url", "https://iw.example:8765", "--key", "abc123")
+    assert out.strip() == snippet_tag("https://iw.example:8765", "abc123")
+    assert 'data-endpoint="https://iw.example:8765/iw/ingest"' in out
+
+
+def test_snippet_uses_the_key_kept_beside_the_store(
+    seeded: Seeded, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "collector.key").write_text("kept123\n")
+    out = run(capsys, "snippet", "--store", str(tmp_path / "events.db"))
+    assert 'data-key="kept123"' in out
+
+
+def test_export_jsonl_writes_one_event_a_line(
+    seeded: Seeded, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = run(capsys, "export", "--store", str(seeded.store), "--format", "jsonl").splitlines()
+    events = [json.loads(line) for line in lines]
+    assert len(events) == len(rows(seeded.store, "SELECT id FROM events"))
+    assert all(e["data"]["event_id"] == e["event_id"] for e in events)
+    assert {e["platform"] for e in events} == {"python", "javascript"}
+
+
+def test_export_csv_with_since_and_kind(seeded: Seeded, capsys: pytest.CaptureFixture[str]) -> None:
+    out = run(
+        capsys,
+        "export",
+        "--store",
+        str(seeded.store),
+        "--format",
+        "csv",
+        "--kind",
+        "generations",
+        "--since",
+        "1h",
+    )
+    records = list(csv.DictReader(io.StringIO(out)))
+    assert {r["source"] for r in records} == {"backend", "browser"}
+    assert records[0]["timestamp"].endswith("Z")
+    future = run(
+        capsys,
+        "export",
+        "--store",
+        str(seeded.store),
+        "--format",
+        "csv",
+        "--since",
+        "2999-01-01T00:00:00Z",
+    )
+    assert future == ""
+
+
+def test_export_to_a_file_reports_how_many_rows(
+    seeded: Seeded, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    target = tmp_path / "usage.jsonl"
+    assert main(["export", "--store", str(seeded.store), "--kind", "usage", "-o", str(target)]) == 0
+    assert "exported 2 usage" in capsys.readouterr().err
+    assert json.loads(target.read_text().splitlines()[0])["endpoint"] == "/predict"
+
+
+def test_export_refuses_a_bad_since(seeded: Seeded, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["export", "--store", str(seeded.store), "--since", "yesterday-ish"]) == 2
+    assert "--since" in capsys.readouterr().err
+
+
+# A test run started in the background inherits SIGINT ignored, and Python then installs no
+# KeyboardInterrupt handler; the child restores it so that Ctrl-C is what the test sends.
+_TAIL = (
+    "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler);"
+    " from inferwatch.cli import main; sys.exit(main())"
+)
+
+
+def tail(store: Path, *args: str) -> subprocess.Popen[str]:
+    command = [sys.executable, "-c", _TAIL, "tail", "--store", str(store), *args]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    watchdog = threading.Timer(30, process.kill)  # a line that never comes fails, not hangs
+    watchdog.daemon = True
+    watchdog.start()
+    return process
+
+
+def stop(process: subprocess.Popen[str]) -> int | None:
+    """Ctrl-C, and the exit code; killed (None) if it does not stop, so a test never hangs."""
+    process.send_signal(signal.SIGINT)
+    try:
+        return process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        return None
+
+
+def test_tail_prints_new_events_as_they_arrive_until_interrupted(seeded: Seeded) -> None:
+    with tail(seeded.store, "--last", "1", "--interval", "0.1") as process:
+        assert process.stdout is not None
+        try:
+            assert "TypeError: Cannot read" in process.stdout.readline()  # the last stored
+            seed_browser(seeded.url, message="A new one arrived", selector="a", session="s2")
+            assert "A new one arrived" in process.stdout.readline()
+        finally:
+            code = stop(process)
+    assert code == 130
+
+
+def test_tail_json_prints_one_object_a_line(seeded: Seeded) -> None:
+    stored = len(rows(seeded.store, "SELECT id FROM events"))
+    with tail(seeded.store, "--last", str(stored), "--json") as process:
+        assert process.stdout is not None
+        try:
+            lines = [json.loads(process.stdout.readline()) for _ in range(stored)]
+        finally:
+            stop(process)
+    assert lines[-1]["platform"] == "javascript"
+    assert all(line["timestamp"].endswith("Z") and line["title"] for line in lines)
