@@ -59,6 +59,7 @@ def apply_retention(
             "total": _cap_total(conn, policy.max_events),
             "side_rows": _delete_old_side_rows(conn, cutoff),
         }
+        _trim_counters(conn, cutoff, policy.max_events_per_issue)
     finally:
         conn.close()
     if any(deleted.values()):
@@ -129,8 +130,25 @@ def _water_level(sizes: list[int], cap: int) -> int:
     return low
 
 
-def _delete_old_side_rows(conn: sqlite3.Connection, cutoff: float) -> int:
+def _trim_counters(conn: sqlite3.Connection, cutoff: float, per_issue: int) -> None:
+    """Bound the dashboard's counter tables the same way as the events they count."""
     conn.execute("DELETE FROM issue_hours WHERE hour < ?", (int(cutoff // 3600),))
+    _delete_in_chunks(
+        conn,
+        "DELETE FROM issue_keys WHERE (issue_id, key) IN"
+        " (SELECT issue_id, key FROM issue_keys WHERE seen < ? LIMIT ?)",
+        (cutoff,),
+    )
+    busy = [r[0] for r in conn.execute("SELECT id FROM issues WHERE count > ?", (per_issue,))]
+    for issue_id in busy:
+        conn.execute(
+            "DELETE FROM issue_keys WHERE issue_id = ? AND key IN (SELECT key FROM issue_keys"
+            " WHERE issue_id = ? ORDER BY seen DESC LIMIT -1 OFFSET ?)",
+            (issue_id, issue_id, per_issue),
+        )
+
+
+def _delete_old_side_rows(conn: sqlite3.Connection, cutoff: float) -> int:
     total = 0
     for table in _SIDE_TABLES:
         total += _delete_in_chunks(

@@ -114,11 +114,15 @@ CREATE TABLE IF NOT EXISTS issue_hours (
     count INTEGER NOT NULL,
     PRIMARY KEY (issue_id, hour)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS issue_affected (
+-- The sessions or requests already counted for each issue, with when they were first seen so
+-- retention can bound the table; forgetting an old key only risks counting it again.
+CREATE TABLE IF NOT EXISTS issue_keys (
     issue_id INTEGER NOT NULL,
     key TEXT NOT NULL,
+    seen REAL NOT NULL,
     PRIMARY KEY (issue_id, key)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS issue_keys_by_seen ON issue_keys (issue_id, seen);
 CREATE TABLE IF NOT EXISTS issue_stats (
     issue_id INTEGER PRIMARY KEY,
     affected INTEGER NOT NULL DEFAULT 0
@@ -128,13 +132,15 @@ CREATE TRIGGER IF NOT EXISTS events_count_hour AFTER INSERT ON events BEGIN
     VALUES (NEW.issue_id, CAST(NEW.timestamp / 3600 AS INTEGER), 1)
     ON CONFLICT (issue_id, hour) DO UPDATE SET count = count + 1;
 END;
-CREATE TRIGGER IF NOT EXISTS events_count_affected AFTER INSERT ON events
+DROP TRIGGER IF EXISTS events_count_affected;  -- its first version, without `seen`
+DROP TABLE IF EXISTS issue_affected;
+CREATE TRIGGER IF NOT EXISTS events_count_keys AFTER INSERT ON events
 WHEN coalesce(NEW.session_id, NEW.request_id) IS NOT NULL AND NOT EXISTS (
-    SELECT 1 FROM issue_affected
+    SELECT 1 FROM issue_keys
     WHERE issue_id = NEW.issue_id AND key = coalesce(NEW.session_id, NEW.request_id)
 ) BEGIN
-    INSERT INTO issue_affected (issue_id, key)
-    VALUES (NEW.issue_id, coalesce(NEW.session_id, NEW.request_id));
+    INSERT INTO issue_keys (issue_id, key, seen)
+    VALUES (NEW.issue_id, coalesce(NEW.session_id, NEW.request_id), NEW.timestamp);
     INSERT INTO issue_stats (issue_id, affected) VALUES (NEW.issue_id, 1)
     ON CONFLICT (issue_id) DO UPDATE SET affected = affected + 1;
 END;
@@ -144,11 +150,11 @@ END;
 BACKFILL = """
 INSERT OR IGNORE INTO issue_hours (issue_id, hour, count)
     SELECT issue_id, CAST(timestamp / 3600 AS INTEGER), COUNT(*) FROM events GROUP BY 1, 2;
-INSERT OR IGNORE INTO issue_affected (issue_id, key)
-    SELECT DISTINCT issue_id, coalesce(session_id, request_id) FROM events
-    WHERE coalesce(session_id, request_id) IS NOT NULL;
+INSERT OR IGNORE INTO issue_keys (issue_id, key, seen)
+    SELECT issue_id, coalesce(session_id, request_id), MIN(timestamp) FROM events
+    WHERE coalesce(session_id, request_id) IS NOT NULL GROUP BY 1, 2;
 INSERT OR REPLACE INTO issue_stats (issue_id, affected)
-    SELECT issue_id, COUNT(*) FROM issue_affected GROUP BY issue_id;
+    SELECT issue_id, COUNT(*) FROM issue_keys GROUP BY issue_id;
 """
 
 

@@ -1,0 +1,94 @@
+"""Retention: the store stays bounded by age and by per-issue and total caps; issues are kept."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from inferwatch import ConfigError
+from inferwatch.store import Store
+from inferwatch.store._retention import Retention, apply_retention
+
+from tests.conftest import rows
+
+NOW = 1_800_000_000.0
+
+
+def event(issue: str, ts: float) -> dict[str, object]:
+    return {"event_id": uuid.uuid4().hex, "timestamp": ts, "message": issue, "fingerprint": [issue]}
+
+
+def seed(path: Path, events: list[dict[str, object]], **side: list[dict[str, object]]) -> None:
+    store = Store(path)
+    try:
+        batch = [("event", e) for e in events]
+        for kind, items in side.items():
+            batch += [(kind, item) for item in items]
+        assert store.write(batch)
+    finally:
+        store.close()
+
+
+def stored(path: Path) -> dict[str, int]:
+    found = rows(
+        path,
+        "SELECT i.title, COUNT(e.id) AS n FROM issues i LEFT JOIN events e ON e.issue_id = i.id"
+        " GROUP BY i.id",
+    )
+    return {r["title"]: r["n"] for r in found}
+
+
+def test_events_older_than_the_maximum_age_go_and_their_issues_stay(tmp_path: Path) -> None:
+    path = tmp_path / "events.db"
+    old, new = NOW - 40 * 86400, NOW - 3600
+    seed(
+        path,
+        [event("old", old), event("mixed", old), event("mixed", new)],
+        generation=[{"timestamp": old, "source": "backend", "model": "m", "status": "ok"}],
+        usage=[{"timestamp": old, "endpoint": "/x"}, {"timestamp": new, "endpoint": "/x"}],
+    )
+    deleted = apply_retention(path, Retention(max_age_days=30), now=NOW)
+    assert deleted["age"] == 2 and deleted["side_rows"] == 2
+    assert stored(path) == {"old": 0, "mixed": 1}
+    assert [r["count"] for r in rows(path, "SELECT count FROM issues ORDER BY id")] == [1, 2]
+    assert rows(path, "SELECT COUNT(*) AS n FROM generations")[0]["n"] == 0
+
+
+def test_a_busy_issue_keeps_only_its_newest_events(tmp_path: Path) -> None:
+    path = tmp_path / "events.db"
+    seed(path, [event("busy", NOW - i) for i in range(30)] + [event("quiet", NOW)])
+    apply_retention(path, Retention(max_events_per_issue=10), now=NOW)
+    assert stored(path) == {"busy": 10, "quiet": 1}
+    newest = rows(path, "SELECT MIN(timestamp) AS t FROM events WHERE data LIKE '%busy%'")
+    assert newest[0]["t"] == NOW - 9
+
+
+def test_over_the_total_cap_busy_issues_lose_their_oldest_events_first(tmp_path: Path) -> None:
+    path = tmp_path / "events.db"
+    events = [event("flood", NOW - i) for i in range(50)]
+    events += [event("steady", NOW - i) for i in range(8)] + [event("rare", NOW - 99)]
+    seed(path, events)
+    deleted = apply_retention(path, Retention(max_events=20), now=NOW)
+    assert deleted["total"] == 39
+    counts = stored(path)
+    assert counts["rare"] == 1 and counts["steady"] == 8 and counts["flood"] == 11
+    assert sum(counts.values()) == 20
+
+
+def test_retention_options_are_checked() -> None:
+    with pytest.raises(ConfigError, match="max_events"):
+        Retention(max_events=0)
+
+
+def test_the_dashboard_counters_are_bounded_and_their_totals_kept(tmp_path: Path) -> None:
+    path = tmp_path / "events.db"
+    now = time.time()
+    events = [{**event("busy", now - i), "tags": {"request_id": f"req-{i}"}} for i in range(5)]
+    seed(path, events)
+    apply_retention(path, Retention(max_events_per_issue=2))
+    assert rows(path, "SELECT SUM(count) AS n FROM issue_hours")[0]["n"] == 5
+    assert rows(path, "SELECT affected FROM issue_stats")[0]["affected"] == 5
+    keys = rows(path, "SELECT key FROM issue_keys ORDER BY seen DESC")
+    assert [k["key"] for k in keys] == ["req-0", "req-1"]
