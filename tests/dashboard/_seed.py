@@ -85,7 +85,13 @@ def seed_backend(store: Path, texts: list[str], *, request_ids: list[str] | None
 
 
 def browser_batch(
-    now_ms: float, *, message: str, selector: str, session: str = SESSION
+    now_ms: float,
+    *,
+    message: str,
+    selector: str,
+    session: str = SESSION,
+    request_id: str = "req-browser-1",
+    trace_id: str = TRACE,
 ) -> dict[str, Any]:
     """What the snippet sends: a click, a page view, a console line, a generation, an error."""
     return {
@@ -120,8 +126,8 @@ def browser_batch(
                 "duration_ms": 1840.0,
                 "first_token_ms": 420.0,
                 "attrs": {"model": "sentiment"},
-                "trace_id": TRACE,
-                "request_id": "req-browser-1",
+                "trace_id": trace_id,
+                "request_id": request_id,
             },
             {
                 "type": "error",
@@ -134,7 +140,7 @@ def browser_batch(
                 "environment": "prod",
                 "stack": "TypeError: x\n    at render (http://127.0.0.1:3000/static/app.js:10:5)\n"
                 "    at commit (http://127.0.0.1:3000/node_modules/react-dom/index.js:1:1)",
-                "trace_id": TRACE,
+                "trace_id": trace_id,
                 "breadcrumbs": [
                     {"type": "pageview", "ts": now_ms - 9000, "path": "/chat"},
                     {"type": "click", "ts": now_ms - 5000, "selector": selector},
@@ -150,9 +156,24 @@ def browser_batch(
     }
 
 
-def seed_browser(url: str, *, message: str, selector: str, session: str = SESSION) -> None:
+def seed_browser(
+    url: str,
+    *,
+    message: str,
+    selector: str,
+    session: str = SESSION,
+    request_id: str = "req-browser-1",
+    trace_id: str = TRACE,
+) -> None:
     """POST one snippet batch to the running collector over real HTTP."""
-    batch = browser_batch(time.time() * 1000, message=message, selector=selector, session=session)
+    batch = browser_batch(
+        time.time() * 1000,
+        message=message,
+        selector=selector,
+        session=session,
+        request_id=request_id,
+        trace_id=trace_id,
+    )
     response = httpx.post(
         f"{url}/iw/ingest?key={KEY}",
         json=batch,

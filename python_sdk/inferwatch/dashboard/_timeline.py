@@ -14,7 +14,9 @@ from typing import Any
 
 from ..store._timestamps import parse_timestamp
 
-BEFORE, AFTER = 15 * 60.0, 60.0  # seconds around the error that the timeline looks at
+# Seconds around the error the timeline covers: what led to it, and what the user saw just after
+# (the browser reporting a failed request comes after the backend error that caused it).
+BEFORE, AFTER = 15 * 60.0, 5.0
 MAX_ROWS = 150
 _KINDS = {"ui.click": "click", "navigation": "page view", "console": "console"}
 
