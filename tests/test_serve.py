@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,8 +18,10 @@ import respx
 from inferwatch import ConfigError
 from inferwatch.cli import main
 from inferwatch.serve import ServeConfig, Served, banner, build, snippet_tag
+from inferwatch.store import Store
+from inferwatch.store._retention import Retention
 
-from tests.conftest import LiveServer, free_port
+from tests.conftest import LiveServer, free_port, rows
 from tests.dashboard._seed import KEY, browser_batch
 
 TOKEN = "s3cret-token"
@@ -150,3 +158,75 @@ def test_with_a_dsn_browser_errors_are_forwarded_to_sentry(
         assert served.collector.forwarder.flush(5)
     assert sentry.called
     assert b'"platform":"javascript"' in sentry.calls.last.request.content.replace(b" ", b"")
+
+
+def test_wrong_tokens_are_slowed_down(with_token: tuple[str, Served]) -> None:
+    url, _ = with_token
+    wrong = {"Authorization": "Bearer nope"}
+    codes = [httpx.get(f"{url}/api/version", headers=wrong).status_code for _ in range(11)]
+    assert codes[:10] == [401] * 10 and codes[10] == 429
+    right = {"Authorization": f"Bearer {TOKEN}"}
+    assert httpx.get(f"{url}/api/version", headers=right).status_code == 429
+
+
+def test_retention_runs_when_serve_starts(tmp_path: Path) -> None:
+    path = tmp_path / "events.db"
+    store = Store(path)
+    events = [
+        {"event_id": uuid.uuid4().hex, "message": "m", "fingerprint": ["busy"]} for _ in range(12)
+    ]
+    assert store.write([("event", e) for e in events])
+    store.close()
+    served = build(ServeConfig(store=path, retention=Retention(max_events_per_issue=5)))
+    try:
+        deadline = time.monotonic() + 10
+        while rows(path, "SELECT COUNT(*) AS n FROM events")[0]["n"] > 5:
+            assert time.monotonic() < deadline, "retention did not run"
+            time.sleep(0.05)
+    finally:
+        served.close()
+    assert rows(path, "SELECT count FROM issues")[0]["count"] == 12
+
+
+# A test run started in the background inherits SIGINT ignored; the child restores Ctrl-C.
+_MAIN = (
+    "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler);"
+    " from inferwatch.cli import main; sys.exit(main())"
+)
+
+
+def test_the_serve_command_prints_the_tag_serves_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    port = free_port()
+    command = [sys.executable, "-c", _MAIN, "serve", "--store", str(tmp_path / "e.db")]
+    command += ["--port", str(port), "--key", KEY]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
+        watchdog = threading.Timer(30, process.kill)  # fail, never hang
+        watchdog.start()
+        try:
+            assert process.stdout is not None
+            printed = ""
+            while "<script" not in printed:
+                line = process.stdout.readline()
+                assert line, f"serve stopped before printing the tag: {printed}"
+                printed += line
+            url = f"http://127.0.0.1:{port}"
+            assert snippet_tag(url, KEY) in printed and f"{url}/metrics" in printed
+            assert _get_when_up(f"{url}/").status_code == 200
+            assert send_browser_error(url).status_code == 200
+        finally:
+            process.send_signal(signal.SIGINT)
+            code = process.wait(15)
+            watchdog.cancel()
+    assert code == 0
+    assert rows(tmp_path / "e.db", "SELECT COUNT(*) AS n FROM events")[0]["n"] == 1
+
+
+def _get_when_up(url: str) -> httpx.Response:
+    """The banner is printed just before uvicorn binds the port."""
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            return httpx.get(url, headers={"Accept": "text/html"})
+        except httpx.ConnectError:
+            assert time.monotonic() < deadline, "serve did not start listening"
+            time.sleep(0.05)

@@ -11,6 +11,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from fastapi import Request
@@ -74,3 +77,33 @@ def _hostname(host: str) -> str:
     if host.startswith("["):
         return host[: host.find("]") + 1]
     return host.split(":", 1)[0]
+
+
+class FailureLimit:
+    """Slows down guessing the token: `burst` failed attempts per client, then one per `every` s.
+
+    >>> limit = FailureLimit(burst=1, every=60)
+    >>> limit.failed("10.0.0.1"); limit.blocked("10.0.0.1")
+    True
+    """
+
+    def __init__(self, *, burst: int = 10, every: float = 5.0, max_clients: int = 10_000) -> None:
+        self.burst, self.every, self.max_clients = burst, every, max_clients
+        self._spent: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _level(self, client: str, now: float) -> float:
+        spent, last = self._spent.get(client, (0.0, now))
+        return max(0.0, spent - (now - last) / self.every)
+
+    def blocked(self, client: str) -> bool:
+        with self._lock:
+            return self._level(client, time.monotonic()) > self.burst - 1
+
+    def failed(self, client: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self._spent[client] = (self._level(client, now) + 1, now)
+            self._spent.move_to_end(client)
+            while len(self._spent) > self.max_clients:
+                self._spent.popitem(last=False)

@@ -23,14 +23,14 @@ from .._errors import StoreError
 from ..store import _queries as q
 from ..store._admin import STATUSES, set_status
 from . import _stats, _svg, _timeline
-from ._auth import COOKIE, Access
+from ._auth import COOKIE, Access, FailureLimit
 from ._format import FILTERS
 from ._view import event_view
 
 PAGE_SIZE = 50
 MAX_FORM_BYTES = 4096
 CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:;"
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self';"
     " connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
 HEADERS = {
@@ -61,11 +61,18 @@ def dashboard_router(store_path: Path, access: Access) -> APIRouter:
     """
     env = _environment()
 
+    failures = FailureLimit()
+
     def guard(request: Request) -> None:
+        client = request.client.host if request.client else "-"
+        if failures.blocked(client):
+            raise HTTPException(429, "Too many wrong tokens; wait a little.", {"Retry-After": "5"})
         if access.allowed(request):
             return
         if not access.host_allowed(request):
             raise HTTPException(403, "This dashboard only answers to localhost.")
+        if "authorization" in request.headers:
+            failures.failed(client)
         if request.method == "GET" and "text/html" in request.headers.get("accept", ""):
             target = "/login?" + urlencode({"next": _local_path(str(request.url.path))})
             raise HTTPException(303, "Log in first.", headers={"Location": target})
@@ -234,7 +241,11 @@ def dashboard_router(store_path: Path, access: Access) -> APIRouter:
         form = await _form(request)
         if not access.needs_login or not access.host_allowed(request):
             raise HTTPException(404)
+        client = request.client.host if request.client else "-"
+        if failures.blocked(client):
+            raise HTTPException(429, "Too many wrong tokens; wait a little.", {"Retry-After": "5"})
         if not access.csrf_ok(form.get("csrf")) or not access.token_matches(form.get("token", "")):
+            failures.failed(client)
             return page(
                 request,
                 "login.html",
