@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from inferwatch.cli import main
 from inferwatch.serve import ServeConfig, build, snippet_tag
+from inferwatch.store import Store
 
 from tests.conftest import LiveServer, free_port, rows
 from tests.dashboard._seed import KEY, seed_backend, seed_browser
@@ -188,3 +189,27 @@ def test_tail_json_prints_one_object_a_line(seeded: Seeded) -> None:
             stop(process)
     assert lines[-1]["platform"] == "javascript"
     assert all(line["timestamp"].endswith("Z") and line["title"] for line in lines)
+
+
+def test_issues_filters_by_environment_and_release(
+    seeded: Seeded, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = str(seeded.store)
+    web = json.loads(run(capsys, "issues", "--store", store, "--json", "--release", "web-7"))
+    assert [i["platform"] for i in web] == ["javascript"]
+    assert (
+        json.loads(run(capsys, "issues", "--store", store, "--json", "--environment", "qa")) == []
+    )
+
+
+def test_a_large_export_shows_its_progress_on_stderr(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "events.db"
+    store = Store(path)
+    assert store.write([("usage", {"endpoint": "/p"}) for _ in range(10_001)], timeout=30)
+    store.close()
+    assert main(["export", "--store", str(path), "--kind", "usage", "--format", "csv"]) == 0
+    printed = capsys.readouterr()
+    assert len(printed.out.splitlines()) == 10_002  # the header and every row, nothing else
+    assert "10000/10001 rows" in printed.err and "exported 10001 usage" in printed.err

@@ -52,7 +52,13 @@ def _table(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str, int
 def cmd_issues(args: argparse.Namespace) -> int:
     with open_readonly(args.store) as conn:
         issues = list_issues(
-            conn, status=args.status, platform=args.platform, search=args.search, limit=args.limit
+            conn,
+            status=args.status,
+            platform=args.platform,
+            environment=args.environment,
+            release=args.release,
+            search=args.search,
+            limit=args.limit,
         )
     if args.json:
         _print_json(issues)
@@ -257,6 +263,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the documented JSON format")
     p.add_argument("--status", choices=["unresolved", "resolved", "ignored"])
     p.add_argument("--platform")
+    p.add_argument("--environment")
+    p.add_argument("--release")
     p.add_argument("--search", help="text in the title, or a request id or trace id")
     p.add_argument("--limit", type=int, default=100)
     p.set_defaults(func=cmd_issues)

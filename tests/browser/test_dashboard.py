@@ -161,6 +161,19 @@ def test_new_events_appear_without_a_reload(dashboard: Dashboard, page: Page) ->
     assert page.evaluate("window.__same_document") is True
 
 
+def test_the_issue_page_says_when_new_events_of_its_issue_arrive(
+    dashboard: Dashboard, page: Page
+) -> None:
+    page.goto(f"{dashboard.url}/issues/{dashboard.issue_id('TypeError')}")
+    expect(page.locator("#live-status")).to_be_visible()
+    seed_browser(dashboard.url, message="Something else entirely", selector="a", session="s9")
+    seed_browser(dashboard.url, message="Cannot read " + XSS, selector="button", session="s3")
+    notice = page.locator("#live-notice")
+    expect(notice).to_be_visible()
+    notice.locator("a").click()
+    expect(page.locator(".stats dd").first).to_have_text("2")
+
+
 def test_pages_work_with_javascript_off(dashboard: Dashboard, browser: Browser) -> None:
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()

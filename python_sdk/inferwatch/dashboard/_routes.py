@@ -224,11 +224,16 @@ def dashboard_router(store_path: Path, access: Access) -> APIRouter:
         return page(request, "usage.html", nav="usage", window=window, stats=stats, charts=charts)
 
     @protected.get("/api/version")
-    def version() -> Response:
+    def version(issue: int | None = None) -> Response:
+        """Changes when something new is stored (or, with `issue`, when that issue changes)."""
         if not store_path.exists():
             return JSONResponse({"version": ""}, headers=HEADERS)
         with reading() as conn:
-            return JSONResponse({"version": q.store_version(conn)}, headers=HEADERS)
+            if issue is None:
+                return JSONResponse({"version": q.store_version(conn)}, headers=HEADERS)
+            found = q.get_issue(conn, issue)
+        value = f"{found['count']}-{found['status']}" if found else ""
+        return JSONResponse({"version": value}, headers=HEADERS)
 
     @router.get("/login", response_class=HTMLResponse)
     def login_form(request: Request, next: str = "/") -> Response:

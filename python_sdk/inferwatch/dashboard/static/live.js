@@ -1,11 +1,13 @@
 // Live updates for pages marked data-live: poll a cheap version number and, when it changes,
-// fetch the page again and swap <main>. The server renders (and escapes) everything; this
-// script only moves our own HTML around. Pages work the same without it, just not live.
+// fetch the page again and swap <main> (or, with data-live="notice", only say so). The server
+// renders (and escapes) everything; this script only moves our own HTML around. Pages work the
+// same without it, just not live.
 (function () {
   "use strict";
   var main = document.getElementById("live");
   if (!main || !main.hasAttribute("data-live") || !window.fetch) return;
   var status = document.getElementById("live-status");
+  var versionUrl = main.getAttribute("data-version") || "/api/version";
   var version = null;
   var busy = false;
 
@@ -34,14 +36,21 @@
   function poll() {
     if (busy || document.hidden) return;
     busy = true;
-    fetch("/api/version", { credentials: "same-origin" })
+    fetch(versionUrl, { credentials: "same-origin" })
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (body) {
         if (!body) return;
         var changed = version !== null && body.version !== version;
         if (changed && typing()) return; // keep the change pending until the user is done
         version = body.version;
-        if (changed) return refresh();
+        if (!changed) return;
+        // The issue page only says so: swapping it would close what the reader opened.
+        if (main.getAttribute("data-live") === "notice") {
+          var notice = document.getElementById("live-notice");
+          if (notice) notice.hidden = false;
+          return;
+        }
+        return refresh();
       })
       .catch(function () {})
       .then(function () { busy = false; });
