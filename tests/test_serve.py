@@ -111,8 +111,9 @@ def test_login_never_redirects_off_site(with_token: tuple[str, Served]) -> None:
     with httpx.Client(base_url=url) as client:
         csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', client.get("/login").text)
         assert csrf
-        data = {"token": TOKEN, "csrf": csrf.group(1), "next": "//evil.example/"}
-        assert client.post("/login", data=data).headers["location"] == "/"
+        for target in ("//evil.example/", "/\t/evil.example", "/\\evil.example", "https://e.x"):
+            data = {"token": TOKEN, "csrf": csrf.group(1), "next": target}
+            assert client.post("/login", data=data).headers["location"] == "/"
 
 
 def test_ingest_keeps_using_the_public_key_not_the_token(with_token: tuple[str, Served]) -> None:

@@ -6,6 +6,7 @@ changes (resolve, ignore, reopen), which are POSTs carrying the CSRF token.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -40,6 +41,7 @@ HEADERS = {
     "X-Frame-Options": "DENY",
     "Cache-Control": "no-store",
 }
+_LOCAL_PATH = re.compile(r"/(?![/\\])[A-Za-z0-9._~/?=&%+:,-]*")
 STATIC = {"app.css": "text/css", "live.js": "text/javascript", "icon.svg": "image/svg+xml"}
 
 
@@ -306,10 +308,15 @@ def _int(value: str | None, default: int) -> int:
 
 
 def _local_path(path: str) -> str:
-    """Only a path on this site, so a crafted `next` cannot send the browser elsewhere."""
-    if not path.startswith("/") or path.startswith("//") or "\\" in path:
-        return "/"
-    return path
+    """Only a path on this site, so a crafted `next` cannot send the browser elsewhere.
+
+    Browsers drop tabs and newlines from URLs and read `\\` as `/`, so `/\t/evil.example` would
+    be `//evil.example`: anything but plain path characters falls back to `/`.
+
+    >>> _local_path("/issues/3?event=ab"), _local_path("//evil.example"), _local_path("/\t/x")
+    ('/issues/3?event=ab', '/', '/')
+    """
+    return path if _LOCAL_PATH.fullmatch(path) else "/"
 
 
 async def _form(request: Request) -> dict[str, str]:
