@@ -23,12 +23,10 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from .._errors import StoreError
 from ..store import _queries as q
 from ..store._admin import STATUSES, set_status
-from . import _stats, _svg, _timeline
+from . import _pages, _stats
 from ._auth import COOKIE, Access, FailureLimit
 from ._format import FILTERS
-from ._view import event_view
 
-PAGE_SIZE = 50
 MAX_FORM_BYTES = 4096
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self';"
@@ -102,70 +100,31 @@ def dashboard_router(store_path: Path, access: Access) -> APIRouter:
 
     @protected.get("/", response_class=HTMLResponse)
     def issues(request: Request) -> Response:
-        filters = _issue_filters(request)
-        page_no = _int(request.query_params.get("page"), 1)
         if not store_path.exists():
             return page(request, "empty.html", nav="issues", store=str(store_path))
+        filters = _issue_filters(request)
+        page_no = _int(request.query_params.get("page"), 1)
         with reading() as conn:
-            rows = q.list_issues(
-                conn, **filters, limit=PAGE_SIZE + 1, offset=(page_no - 1) * PAGE_SIZE
-            )
-            ids = [r["id"] for r in rows[:PAGE_SIZE]]
-            now = time.time()
-            hourly = q.issue_hourly(conn, ids, now=now)
-            affected = q.issue_affected(conn, ids)
-            facets = q.issue_facets(conn)
-        labels = _hour_labels(now)
-        for row in rows:
-            row["spark"] = _svg.sparkline(hourly.get(row["id"], []), labels, label="last 24 hours")
-            row["affected"] = affected.get(row["id"], 0)
+            data = _pages.issues(conn, filters, page_no)
         shown = {k: v for k, v in request.query_params.items() if k != "page"}
         return page(
             request,
             "issues.html",
             nav="issues",
-            issues=rows[:PAGE_SIZE],
             filters=filters,
             raw_status=request.query_params.get("status", "unresolved"),
-            facets=facets,
             page_no=page_no,
-            more=len(rows) > PAGE_SIZE,
             query=lambda **kw: urlencode({**shown, **kw}),
+            **data,
         )
 
     @protected.get("/issues/{issue_id}", response_class=HTMLResponse)
     def issue(request: Request, issue_id: int, event: str | None = None) -> Response:
         with reading() as conn:
-            found = q.get_issue(conn, issue_id)
-            if found is None:
-                return page(request, "missing.html", 404, nav="issues", what=f"issue {issue_id}")
-            row = (
-                q.get_event(conn, issue_id, event) if event else q.latest_event_row(conn, issue_id)
-            )
-            if row is None and event:
-                return page(request, "missing.html", 404, nav="issues", what=f"event {event}")
-            older, newer = (
-                q.adjacent_events(conn, issue_id, row["timestamp"], row["id"])
-                if row
-                else (None, None)
-            )
-            found["affected"] = q.issue_affected(conn, [issue_id])[issue_id]
-            hourly = q.issue_hourly(conn, [issue_id], now=time.time())[issue_id]
-            recent = q.list_events(conn, issue_id, limit=15)
-            timeline = _timeline.build(conn, row) if row else []
-        return page(
-            request,
-            "issue.html",
-            nav="issues",
-            issue=found,
-            event=row,
-            view=event_view(row["data"]) if row else None,
-            older=older,
-            newer=newer,
-            recent=recent,
-            timeline=timeline,
-            spark=_svg.sparkline(hourly, _hour_labels(time.time()), label="last 24 hours"),
-        )
+            data = _pages.issue(conn, issue_id, event)
+        if isinstance(data, str):
+            return page(request, "missing.html", 404, nav="issues", what=data)
+        return page(request, "issue.html", nav="issues", **data)
 
     @protected.post("/issues/{issue_id}/status")
     async def change_status(request: Request, issue_id: int) -> Response:
@@ -182,48 +141,15 @@ def dashboard_router(store_path: Path, access: Access) -> APIRouter:
 
     @protected.get("/generations", response_class=HTMLResponse)
     def generations(request: Request, range: str = "24h") -> Response:
-        window = _stats.Window.named(range, time.time())
         with reading() as conn:
-            stats = _stats.generation_stats(conn, window)
-            latest = q.list_generations(conn, limit=25)
-        labels = window.labels()
-        histogram = stats["histogram"]
-        charts = {
-            "histogram": _svg.bars(
-                [n for _, n in histogram],
-                [name for name, _ in histogram],
-                label="latency histogram",
-                tips=[
-                    f"under {name}: {n}" if "+" not in name else f"{name}: {n}"
-                    for name, n in histogram
-                ],
-            ),
-            "percentiles": _svg.lines(stats["percentiles"], labels, label="percentiles", unit="ms"),
-            "waited": _svg.lines(
-                stats["waited"], labels, label="backend vs browser", unit="ms", width=940
-            ),
-        }
-        return page(
-            request,
-            "generations.html",
-            nav="generations",
-            window=window,
-            stats=stats,
-            charts=charts,
-            latest=latest,
-        )
+            data = _pages.generations(conn, _stats.Window.named(range, time.time()))
+        return page(request, "generations.html", nav="generations", **data)
 
     @protected.get("/usage", response_class=HTMLResponse)
     def usage(request: Request, range: str = "24h") -> Response:
-        window = _stats.Window.named(range, time.time())
         with reading() as conn:
-            stats = _stats.usage_stats(conn, window)
-        labels = window.labels()
-        charts = {
-            "requests": _svg.stacked_bars(stats["requests"], labels, label="requests per route"),
-            "usage": _svg.stacked_bars(stats["usage"], labels, label="log_usage per endpoint"),
-        }
-        return page(request, "usage.html", nav="usage", window=window, stats=stats, charts=charts)
+            data = _pages.usage(conn, _stats.Window.named(range, time.time()))
+        return page(request, "usage.html", nav="usage", **data)
 
     @protected.get("/api/version")
     def version(issue: int | None = None) -> Response:
@@ -297,10 +223,6 @@ def _issue_filters(request: Request) -> dict[str, str | None]:
         "release": params.get("release") or None,
         "search": (params.get("q") or "").strip()[:200] or None,
     }
-
-
-def _hour_labels(now: float) -> list[str]:
-    return [f"{h} h ago" if h else "this hour" for h in range(23, -1, -1)]
 
 
 def _int(value: str | None, default: int) -> int:
