@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -15,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 import respx
-from inferwatch import ConfigError
+from inferwatch import ConfigError, StoreError
 from inferwatch.cli import main
 from inferwatch.serve import ServeConfig, Served, banner, build, snippet_tag
 from inferwatch.store import Store
@@ -231,3 +232,21 @@ def _get_when_up(url: str) -> httpx.Response:
         except httpx.ConnectError:
             assert time.monotonic() < deadline, "serve did not start listening"
             time.sleep(0.05)
+
+
+def test_a_busy_port_is_refused_with_a_clear_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code = main(["serve", "--store", str(tmp_path / "e.db"), "--port", str(port)])
+    assert code == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
+
+
+def test_a_store_that_cannot_be_created_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("not a directory")
+    with pytest.raises(StoreError, match="cannot create the store"):
+        build(ServeConfig(store=tmp_path / "file" / "events.db"))

@@ -12,6 +12,7 @@ import dataclasses
 import html
 import logging
 import socket
+import sqlite3
 import threading
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from ._errors import ConfigError
+from ._errors import ConfigError, StoreError
 from ._forward import Forwarder
 from ._metrics import enable as enable_metrics
 from ._metrics import metrics_endpoint
@@ -193,12 +194,29 @@ def _guarded(endpoint: Endpoint, access: Access) -> Endpoint:
 
 def _prepare_store(path: Path) -> None:
     """Create (or bring up to date) the store, so the dashboard can read it from the start."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = _schema.connect(str(path))
     try:
-        _schema.create(conn)
-    finally:
-        conn.close()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = _schema.connect(str(path))
+        try:
+            _schema.create(conn)
+        finally:
+            conn.close()
+    except (OSError, sqlite3.Error) as exc:
+        raise StoreError(f"inferwatch: cannot create the store at {path}: {exc}") from exc
+
+
+def _check_port(host: str, port: int) -> None:
+    """Refuse a busy port before printing a banner that says we listen on it."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind((host.strip("[]"), port))
+        except OSError as exc:
+            raise ConfigError(
+                f"inferwatch: cannot listen on {host}:{port} ({exc.strerror}); is another"
+                " inferwatch serve running? Choose another --port."
+            ) from exc
 
 
 def _start_retention(served: Served) -> None:
@@ -247,6 +265,7 @@ def run(config: ServeConfig) -> int:
     """Build the app, print the banner and serve until interrupted."""
     import uvicorn
 
+    _check_port(config.host, config.port)
     served = build(config)
     print(banner(served), flush=True)
     try:
