@@ -179,6 +179,7 @@ def test_pages_work_with_javascript_off(dashboard: Dashboard, browser: Browser) 
     page = context.new_page()
     try:
         page.goto(dashboard.url + "/")
+        expect(page.locator("#live-status")).to_be_hidden()  # nothing live without a script
         row = page.locator(f'[data-issue-id="{dashboard.issue_id("again boom")}"]')
         row.locator('button[data-action="ignored"]').click()
         expect(page.locator(".issue")).to_have_count(2)
