@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from _common import emit
+from fastapi import Request, Response  # at module level: the bare route's annotations name them
 
 KEY = "0123456789abcdef0123456789abcdef"
 BATCH = 50
@@ -24,7 +25,7 @@ BATCH = 50
 
 def serve(kind: str, port: int, store: Path) -> None:
     import uvicorn
-    from fastapi import FastAPI, Request, Response
+    from fastapi import FastAPI
 
     if kind == "bare":
         app = FastAPI()
