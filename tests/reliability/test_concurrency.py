@@ -20,7 +20,17 @@ from inferwatch.collector import Collector, CollectorConfig, create_app
 from inferwatch.store import Store
 
 from tests.conftest import LiveServer, asgi_client, rows
-from tests.reliability.conftest import INGEST_URL, KEY, batch, browser_error, now_ms
+from tests.reliability.conftest import (
+    AUTH,
+    ENVELOPE_URL,
+    INGEST_URL,
+    KEY,
+    batch,
+    browser_error,
+    envelope,
+    now_ms,
+    sentry_event,
+)
 
 
 def count(store_path: Path, table: str) -> int:
@@ -122,7 +132,9 @@ def test_two_processes_writing_one_store_lose_nothing(store_path: Path) -> None:
     assert rows(store_path, "SELECT sum(count) AS n FROM issues") == [{"n": 2 * each}]
 
 
-def test_a_burst_of_browser_batches_on_a_served_collector_adds_up_exactly(store_path: Path) -> None:
+def test_a_burst_of_browser_batches_and_envelopes_on_a_served_collector_adds_up_exactly(
+    store_path: Path,
+) -> None:
     store = Store(store_path)
     collector = Collector(store, CollectorConfig(key=KEY, rate_per_second=1e9, rate_burst=10**9))
     clients, batches, per_batch = 16, 10, 50
@@ -137,16 +149,29 @@ def test_a_burst_of_browser_batches_on_a_served_collector_adds_up_exactly(store_
     with LiveServer(create_app(collector)) as live:
 
         def send(client: int) -> list[int]:
+            """Even clients send browser batches, odd ones Sentry envelopes of 2 events."""
             with httpx.Client(base_url=live.url, timeout=60) as http:
-                return [
-                    http.post(INGEST_URL, content=body(client, n)).json()["accepted"]
-                    for n in range(batches)
-                ]
+                if client % 2 == 0:
+                    return [
+                        http.post(INGEST_URL, content=body(client, n)).json()["accepted"]
+                        for n in range(batches)
+                    ]
+                answers = []
+                for n in range(batches):
+                    events = [
+                        sentry_event(f"client {client} envelope {n} item {i}") for i in (0, 1)
+                    ]
+                    response = http.post(ENVELOPE_URL, content=envelope(*events), headers=AUTH)
+                    answers.append(2 if response.status_code == 200 else 0)
+                return answers
 
         with ThreadPoolExecutor(clients) as pool:
-            accepted = [a for answers in pool.map(send, range(clients)) for a in answers]
+            accepted = [list(answers) for answers in pool.map(send, range(clients))]
     store.close()
-    assert accepted == [per_batch] * (clients * batches)
-    assert count(store_path, "events") == clients * batches
-    assert count(store_path, "browser_activity") == clients * batches * (per_batch - 1)
-    assert collector.counts()["browser_accepted"] == clients * batches * per_batch
+    browsers, sdks = clients // 2, clients - clients // 2
+    assert accepted == [[per_batch if c % 2 == 0 else 2] * batches for c in range(clients)]
+    assert count(store_path, "events") == browsers * batches + sdks * batches * 2
+    assert count(store_path, "browser_activity") == browsers * batches * (per_batch - 1)
+    counts = collector.counts()
+    assert counts["browser_accepted"] == browsers * batches * per_batch
+    assert counts["sentry_accepted"] == sdks * batches * 2
