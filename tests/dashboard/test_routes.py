@@ -100,6 +100,16 @@ def test_timeline_joins_the_click_generation_request_and_backend_error(seeded: R
     assert "again boom" in timeline  # the backend error of the request the browser timed
 
 
+def test_a_backend_error_finds_the_clicks_of_the_session_whose_request_failed(
+    seeded: Running,
+) -> None:
+    html = get(seeded, f"/issues/{issue_id(seeded, 'again boom')}").text
+    timeline = html[html.index('id="timeline"') :]
+    assert '<span class="tl-kind">click</span>' in timeline
+    assert "button#send.&lt;img" in timeline
+    assert "hello boom" not in timeline  # another request of the same process is not joined
+
+
 def test_walks_through_the_events_of_an_issue(seeded: Running) -> None:
     seed_browser(seeded.url, message="Cannot read " + XSS, selector="button#send")
     issue = issue_id(seeded, "TypeError")

@@ -18,6 +18,7 @@ from ..store._timestamps import parse_timestamp
 # (the browser reporting a failed request comes after the backend error that caused it).
 BEFORE, AFTER = 15 * 60.0, 5.0
 MAX_ROWS = 150
+_MAX_SESSIONS = 3  # browser sessions a timeline follows (one, unless requests were shared)
 _KINDS = {"ui.click": "click", "navigation": "page view", "console": "console"}
 
 
@@ -36,14 +37,21 @@ class Entry:
 
 
 def build(conn: sqlite3.Connection, event: dict[str, Any]) -> list[Entry]:
-    """The timeline of one stored event (as `get_event` returns it), oldest first."""
+    """The timeline of one stored event (as `get_event` returns it), oldest first.
+
+    Generations link the two sides: a browser generation carries the request id (or trace id)
+    of the backend request it timed and the session it happened in, so a backend error finds
+    the clicks before it, and a browser error finds the backend request and its error.
+    """
     ts, data = float(event["timestamp"]), event["data"]
-    rows = [*_breadcrumbs(data), *_activity(conn, event["session_id"], ts)]
     generations = _generations(conn, event, ts)
-    rows += [g for g, _ in generations]
-    ids = {i for i in (event["request_id"], *(i for _, pair in generations for i in pair)) if i}
+    ids = {i for i in (event["request_id"], *(i for _, link in generations for i in link[:2])) if i}
+    sessions = {s for s in (event["session_id"], *(link[2] for _, link in generations)) if s}
+    rows = [*_breadcrumbs(data), *(g for g, _ in generations)]
+    for session in sorted(sessions)[:_MAX_SESSIONS]:
+        rows += _activity(conn, session, ts)
     rows += _requests(conn, ids)
-    rows += _related(conn, event, ids, ts)
+    rows += _related(conn, event, ids, sorted(sessions)[:_MAX_SESSIONS], ts)
     rows.append((ts, "error", _source(data), _error_text(data), "", "error", None))
     return _entries(rows, ts)
 
@@ -111,9 +119,12 @@ def _activity(conn: sqlite3.Connection, session: str | None, ts: float) -> list[
     return out
 
 
+Link = tuple[str | None, str | None, str | None]  # request id, trace id, session id
+
+
 def _generations(
     conn: sqlite3.Connection, event: dict[str, Any], ts: float
-) -> list[tuple[Raw, tuple[str | None, str | None]]]:
+) -> list[tuple[Raw, Link]]:
     rows = conn.execute(
         "SELECT * FROM generations WHERE (request_id = ? OR trace_id = ? OR session_id = ?)"
         " AND timestamp BETWEEN ? AND ? ORDER BY timestamp DESC LIMIT 50",
@@ -136,7 +147,7 @@ def _generations(
         )
         # The middleware takes a request's id from `traceparent`, so a browser generation's
         # trace id is also the id of the backend request it timed.
-        out.append((raw, (r["request_id"], r["trace_id"])))
+        out.append((raw, (r["request_id"], r["trace_id"], r["session_id"])))
     return out
 
 
@@ -162,15 +173,19 @@ def _requests(conn: sqlite3.Connection, ids: set[str]) -> list[Raw]:
 
 
 def _related(
-    conn: sqlite3.Connection, event: dict[str, Any], ids: set[str], ts: float
+    conn: sqlite3.Connection,
+    event: dict[str, Any],
+    ids: set[str],
+    sessions: list[str],
+    ts: float,
 ) -> list[Raw]:
     """Other errors of the same request, trace or session (the other side of the wire)."""
     keys = sorted(ids)
     clauses = [f"request_id IN ({','.join('?' * len(keys))})"] if keys else []
     args: list[Any] = list(keys)
-    if event["session_id"]:
-        clauses.append("session_id = ?")
-        args.append(event["session_id"])
+    if sessions:
+        clauses.append(f"session_id IN ({','.join('?' * len(sessions))})")
+        args += sessions
     if event["trace_id"] and event["platform"] == "javascript":
         # Only the snippet's trace ids name one user action; a backend event's trace id is
         # sentry-sdk's propagation context, which can span unrelated requests.
