@@ -239,7 +239,16 @@ def _event(item: Item, envelope_headers: dict[str, Any]) -> Event:
     if not isinstance(event, dict):
         raise ValueError("an event item must be a JSON object")
     event_id = _event_id(event) or header_event_id(envelope_headers) or uuid.uuid4().hex
-    return {**redact(event), "event_id": event_id}
+    return {**redact(_values_objects(event)), "event_id": event_id}
+
+
+def _values_objects(event: Event) -> Event:
+    """Sentry accepts `exception`, `breadcrumbs` and `threads` as a bare list or as
+    `{"values": [...]}` (@sentry/browser sends bare breadcrumbs); the store keeps one shape."""
+    for key in ("exception", "breadcrumbs", "threads"):
+        if isinstance(event.get(key), list):
+            event[key] = {"values": event[key]}
+    return event
 
 
 def header_event_id(headers: dict[str, Any]) -> str | None:
