@@ -8,6 +8,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from inferwatch.dashboard._stats import Window, usage_stats
 from inferwatch.store import Store, open_readonly
 from inferwatch.store import _queries as q
 
@@ -75,3 +76,37 @@ def test_counters_match_what_was_stored(store: Path) -> None:
         affected = q.issue_affected(conn, [1, 2])
         counts = dict(conn.execute("SELECT id, count FROM issues WHERE id IN (1, 2)").fetchall())
     assert sum(hourly[1]) == counts[1] == 50 and affected == {1: 50, 2: 50}
+
+
+def test_the_usage_page_reads_the_traffic_counters_not_the_rows(tmp_path: Path) -> None:
+    path = tmp_path / "events.db"
+    writer = Store(path)
+    now = time.time()
+    rows = [
+        (
+            "request",
+            {
+                "timestamp": now - i,
+                "method": "GET",
+                "route": "/a",
+                "status": 200 + i % 400,
+                "duration_ms": 10.0,
+            },
+        )
+        for i in range(500)
+    ]
+    rows += [("usage", {"timestamp": now - i, "endpoint": "/p"}) for i in range(30)]
+    try:
+        assert writer.write(rows)
+    finally:
+        writer.close()
+    window = Window.named("24h", now)
+    with open_readonly(path) as conn:
+        seen: list[str] = []
+        conn.set_trace_callback(seen.append)
+        stats = usage_stats(conn, window)
+        conn.set_trace_callback(None)
+        steps = plans(conn, seen)
+    assert not [s for s in steps if " requests" in s or " usage" in s], steps
+    assert stats["routes"] == [{"name": "GET /a", "n": 500, "errors": 100, "avg_ms": 10.0}]
+    assert sum(stats["usage"]["/p"]) == 30

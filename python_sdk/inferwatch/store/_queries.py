@@ -271,4 +271,8 @@ def store_version(conn: sqlite3.Connection) -> str:
         for table in ("events", "generations", "usage", "requests", "browser_activity")
     ]
     parts.append(conn.execute("SELECT coalesce(max(last_seen), 0) FROM issues").fetchone()[0])
+    # Resolving or ignoring changes this count (read from the status index, not the rows).
+    parts.append(
+        conn.execute("SELECT COUNT(*) FROM issues WHERE status != 'unresolved'").fetchone()[0]
+    )
     return "-".join(str(p) for p in parts)

@@ -133,6 +133,7 @@ def _water_level(sizes: list[int], cap: int) -> int:
 def _trim_counters(conn: sqlite3.Connection, cutoff: float, per_issue: int) -> None:
     """Bound the dashboard's counter tables the same way as the events they count."""
     conn.execute("DELETE FROM issue_hours WHERE hour < ?", (int(cutoff // 3600),))
+    conn.execute("DELETE FROM traffic WHERE bucket < ?", (int(cutoff // 300),))
     _delete_in_chunks(
         conn,
         "DELETE FROM issue_keys WHERE (issue_id, key) IN"
