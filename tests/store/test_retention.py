@@ -54,6 +54,7 @@ def test_events_older_than_the_maximum_age_go_and_their_issues_stay(tmp_path: Pa
     assert stored(path) == {"old": 0, "mixed": 1}
     assert [r["count"] for r in rows(path, "SELECT count FROM issues ORDER BY id")] == [1, 2]
     assert rows(path, "SELECT COUNT(*) AS n FROM generations")[0]["n"] == 0
+    assert rows(path, "SELECT COUNT(*) AS n FROM traffic")[0]["n"] == 1  # the new usage bucket
 
 
 def test_a_busy_issue_keeps_only_its_newest_events(tmp_path: Path) -> None:
