@@ -155,7 +155,8 @@ def build(config: ServeConfig) -> Served:
         collector.forwarder = Forwarder(config.dsn)
     access = Access(token=config.token, loopback=config.loopback)
     app = create_app(collector)
-    app.include_router(dashboard_router(config.store, access))
+    tag = snippet_tag(config.public_url, key)
+    app.include_router(dashboard_router(config.store, access, snippet=tag))
     served = Served(app, config, key, collector)
 
     def sources() -> tuple[Store, Forwarder | None]:

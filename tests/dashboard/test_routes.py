@@ -180,3 +180,11 @@ def test_unknown_pages_and_files_are_not_found(seeded: Running) -> None:
     assert get(seeded, "/issues/9999").status_code == 404
     assert get(seeded, "/static/../serve.py").status_code == 404
     assert get(seeded, "/static/app.css").headers["content-type"].startswith("text/css")
+
+
+def test_an_empty_store_shows_the_tag_to_paste(running: Running) -> None:
+    html = get(running, "/").text
+    assert "Nothing captured yet." in html
+    assert f"&lt;script src=&#34;{running.url}/iw/inferwatch.js&#34;" in html
+    seed_browser(running.url, message="first", selector="a")
+    assert "Nothing captured yet." not in get(running, "/?status=resolved").text

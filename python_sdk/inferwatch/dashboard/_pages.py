@@ -26,7 +26,12 @@ def issues(
     for row in shown:
         row["spark"] = _svg.sparkline(hourly[row["id"]], _HOURS, label="last 24 hours")
         row["affected"] = affected[row["id"]]
-    return {"issues": shown, "more": len(rows) > PAGE_SIZE, "facets": q.issue_facets(conn)}
+    return {
+        "issues": shown,
+        "more": len(rows) > PAGE_SIZE,
+        "facets": q.issue_facets(conn),
+        "anything": bool(shown) or conn.execute("SELECT 1 FROM issues LIMIT 1").fetchone(),
+    }
 
 
 def issue(conn: sqlite3.Connection, issue_id: int, event_id: str | None) -> dict[str, Any] | str:

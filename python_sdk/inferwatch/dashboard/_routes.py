@@ -54,8 +54,10 @@ def _environment() -> Environment:
     return env
 
 
-def dashboard_router(store_path: Path, access: Access) -> APIRouter:
+def dashboard_router(store_path: Path, access: Access, *, snippet: str | None = None) -> APIRouter:
     """The dashboard's pages for the store at `store_path`, behind `access`.
+
+    `snippet`, the tag to paste into a page, is shown while nothing has been captured yet.
 
     >>> app.include_router(dashboard_router(path, Access(token=None, loopback=True)))  # doctest: +SKIP
     """
@@ -80,7 +82,11 @@ def dashboard_router(store_path: Path, access: Access) -> APIRouter:
 
     def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
         html = env.get_template(name).render(
-            request=request, csrf=access.csrf_token(), login=access.needs_login, **context
+            request=request,
+            csrf=access.csrf_token(),
+            login=access.needs_login,
+            snippet=snippet,
+            **context,
         )
         return HTMLResponse(html, status, headers=HEADERS)
 
