@@ -12,6 +12,7 @@ def test_every_label_and_tooltip_is_escaped() -> None:
         _svg.sparkline([1, 2], [HOSTILE, HOSTILE], label=HOSTILE),
         _svg.bars([1, 2], [HOSTILE, "b"], label=HOSTILE, tips=[HOSTILE, HOSTILE]),
         _svg.stacked_bars({HOSTILE: [1, 2]}, [HOSTILE, "b"], label=HOSTILE),
+        _svg.grouped_bars({HOSTILE: [1, 2]}, [HOSTILE, "b"], label=HOSTILE),
         _svg.lines({HOSTILE: [1.0, 2.0]}, [HOSTILE, "b"], label=HOSTILE, unit="ms"),
     ]
     for chart in charts:
@@ -34,3 +35,9 @@ def test_stacks_put_each_series_in_its_own_colour() -> None:
     chart = _svg.stacked_bars({"GET /a": [1, 0], "POST /b": [2, 2]}, ["t0", "t1"], label="s")
     assert chart.count('class="s0"') == 1 and chart.count('class="s1"') == 2
     assert "<title>POST /b · t1: 2</title>" in chart
+
+
+def test_grouped_bars_put_each_series_beside_the_other() -> None:
+    chart = _svg.grouped_bars({"backend": [1, 0], "browser": [2, 3]}, ["50ms", "1s"], label="h")
+    assert chart.count('class="s0"') == 1 and chart.count('class="s1"') == 2
+    assert "<title>browser · 1s: 3</title>" in chart

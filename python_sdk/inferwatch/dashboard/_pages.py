@@ -63,13 +63,14 @@ def generations(conn: sqlite3.Connection, window: _stats.Window) -> dict[str, An
     """Latency histogram, percentiles over time, backend beside browser, per model, latest."""
     stats = _stats.generation_stats(conn, window)
     labels = window.labels()
-    histogram = stats["histogram"]
+    names = [name for name, _ in stats["histogram"]["backend"]]
+    under = [name if "+" in name else f"under {name}" for name in names]
     charts = {
-        "histogram": _svg.bars(
-            [n for _, n in histogram],
-            [name for name, _ in histogram],
+        "histogram": _svg.grouped_bars(
+            {side: [n for _, n in stats["histogram"][side]] for side in ("backend", "browser")},
+            names,
             label="latency histogram",
-            tips=[f"{name}: {n}" if "+" in name else f"under {name}: {n}" for name, n in histogram],
+            tip_labels=under,
         ),
         "percentiles": _svg.lines(stats["percentiles"], labels, label="percentiles", unit="ms"),
         "waited": _svg.lines(

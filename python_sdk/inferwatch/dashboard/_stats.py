@@ -68,8 +68,10 @@ def generation_stats(conn: sqlite3.Connection, window: Window) -> dict[str, Any]
     return {
         "total": len(rows),
         "capped": len(rows) == MAX_ROWS,
-        "histogram": _histogram([r["duration_ms"] for r in backend or browser]),
-        "histogram_source": "backend" if backend else "browser",
+        "histogram": {
+            "backend": _histogram([r["duration_ms"] for r in backend]),
+            "browser": _histogram([r["duration_ms"] for r in browser]),
+        },
         "percentiles": _over_time(backend, window, (0.5, 0.95, 0.99), "duration_ms"),
         "waited": {
             "backend p50": _over_time(backend, window, (0.5,), "duration_ms")["p50"],

@@ -144,6 +144,36 @@ def bars(
     return _svg(frame.width, frame.height, body, label, "wide")
 
 
+def grouped_bars(
+    groups: dict[str, Sequence[int]],
+    x_labels: Sequence[str],
+    *,
+    label: str,
+    tip_labels: Sequence[str] | None = None,
+    width: int = 460,
+) -> Markup:
+    """Bars side by side in each bucket, one per series (class s{i}), e.g. backend beside browser.
+
+    >>> chart = grouped_bars({"a": [1, 0], "b": [2, 3]}, ["x", "y"], label="g")
+    >>> chart.count('class="s1"')
+    2
+    """
+    top = max((v for values in groups.values() for v in values), default=0)
+    frame = _Frame(width, 200, len(x_labels), top, "")
+    body = frame.grid(x_labels)
+    step = frame.plot_w / frame.n
+    bar = (step - 4) / max(len(groups), 1)
+    for k, (name, values) in enumerate(groups.items()):
+        for i, v in enumerate(values):
+            if v:
+                y = frame.y(v)
+                tip = f"{name} · {(tip_labels or x_labels)[i]}: {v}"
+                body.append(
+                    _rect(frame.x(i) + 2 + k * bar, y, bar - 1, frame.y(0) - y, f"s{k % 6}", tip)
+                )
+    return _svg(frame.width, frame.height, body, label, "wide")
+
+
 def stacked_bars(
     stacks: dict[str, Sequence[int]], x_labels: Sequence[str], *, label: str, width: int = 940
 ) -> Markup:
