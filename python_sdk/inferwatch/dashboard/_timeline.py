@@ -46,12 +46,14 @@ def build(conn: sqlite3.Connection, event: dict[str, Any]) -> list[Entry]:
     ts, data = float(event["timestamp"]), event["data"]
     generations = _generations(conn, event, ts)
     ids = {i for i in (event["request_id"], *(i for _, link in generations for i in link[:2])) if i}
-    sessions = {s for s in (event["session_id"], *(link[2] for _, link in generations)) if s}
+    others = sorted({link[2] for _, link in generations if link[2]} - {event["session_id"]})
+    sessions = ([event["session_id"]] if event["session_id"] else []) + others
+    sessions = sessions[:_MAX_SESSIONS]  # the event's own session first
     rows = [*_breadcrumbs(data), *(g for g, _ in generations)]
-    for session in sorted(sessions)[:_MAX_SESSIONS]:
+    for session in sessions:
         rows += _activity(conn, session, ts)
     rows += _requests(conn, ids)
-    rows += _related(conn, event, ids, sorted(sessions)[:_MAX_SESSIONS], ts)
+    rows += _related(conn, event, ids, sessions, ts)
     rows.append((ts, "error", _source(data), _error_text(data), "", "error", None))
     return _entries(rows, ts)
 
