@@ -213,3 +213,20 @@ def test_a_large_export_shows_its_progress_on_stderr(
     printed = capsys.readouterr()
     assert len(printed.out.splitlines()) == 10_002  # the header and every row, nothing else
     assert "10000/10001 rows" in printed.err and "exported 10001 usage" in printed.err
+
+
+def test_prune_applies_the_retention_rules_once(
+    seeded: Seeded, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for session in ("s2", "s3"):  # the browser issue now has three events, the backend one one
+        seed_browser(
+            seeded.url, message="Cannot read properties of undefined", selector="b", session=session
+        )
+    store = str(seeded.store)
+    deleted = json.loads(run(capsys, "prune", "--store", store, "--max-events", "2", "--json"))
+    assert deleted == {"age": 0, "per_issue": 0, "total": 2, "side_rows": 0}
+    per_issue = rows(seeded.store, "SELECT issue_id, COUNT(*) AS n FROM events GROUP BY 1")
+    assert [r["n"] for r in per_issue] == [1, 1]  # every issue keeps its newest event
+    assert (
+        run(capsys, "prune", "--store", store).strip() == "0 age, 0 per issue, 0 total, 0 side rows"
+    )

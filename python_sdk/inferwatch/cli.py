@@ -23,6 +23,7 @@ from ._options import DEFAULT_STORE
 from .collector import load_or_create_key
 from .store import get_issue, latest_event, list_generations, list_issues, open_readonly
 from .store._queries import events_after, last_event_rowid
+from .store._retention import Retention, apply_retention
 from .store._timestamps import iso, parse_timestamp
 
 Command = Callable[[argparse.Namespace], int]
@@ -254,6 +255,24 @@ def _since(value: str | None) -> float:
     return ts
 
 
+def cmd_prune(args: argparse.Namespace) -> int:
+    """Apply the retention rules once (`serve` does it every ten minutes by itself)."""
+    if not Path(args.store).exists():
+        print(f"inferwatch: no store at {args.store}", file=sys.stderr)
+        return 1
+    policy = Retention(
+        max_events=args.max_events,
+        max_events_per_issue=args.max_events_per_issue,
+        max_age_days=args.max_age_days,
+    )
+    deleted = apply_retention(args.store, policy)
+    if args.json:
+        _print_json(deleted)
+    else:
+        print(", ".join(f"{n} {reason.replace('_', ' ')}" for reason, n in deleted.items()))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="inferwatch", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -299,6 +318,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--url", default="http://127.0.0.1:8765", help="the collector's URL")
     p.add_argument("--key", help="the public key (default: the one kept beside the store)")
     p.set_defaults(func=cmd_snippet)
+
+    p = sub.add_parser("prune", help="apply the retention rules to the store once")
+    _store_arg(p)
+    p.add_argument("--max-events", type=int, default=Retention.max_events)
+    p.add_argument("--max-events-per-issue", type=int, default=Retention.max_events_per_issue)
+    p.add_argument("--max-age-days", type=float, default=Retention.max_age_days)
+    p.add_argument("--json", action="store_true", help="the rows deleted, by reason")
+    p.set_defaults(func=cmd_prune)
 
     p = sub.add_parser("export", help="events, generations, usage or requests as JSONL or CSV")
     _store_arg(p)
