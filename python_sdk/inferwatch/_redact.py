@@ -159,9 +159,11 @@ def redact(value: Any, mask: Mask | None = None, *, _depth: int = 0) -> Any:
     """Redact strings at any depth of JSON-like data; values under sensitive keys are filtered."""
     if isinstance(value, str):
         return redact_text(value, mask)
+    if value is None or isinstance(value, int | float):  # before the slow `Mapping` check
+        return value
     if _depth > 20:
         return "[too deep]"
-    if isinstance(value, Mapping):
+    if isinstance(value, dict | Mapping):
         out = {}
         for k, v in value.items():
             name, sensitive = _key(k) if isinstance(k, str) else (k, False)
