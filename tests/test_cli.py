@@ -230,3 +230,15 @@ def test_prune_applies_the_retention_rules_once(
     assert (
         run(capsys, "prune", "--store", store).strip() == "0 age, 0 per issue, 0 total, 0 side rows"
     )
+
+
+def test_terminal_escape_sequences_from_events_are_shown_not_obeyed(
+    seeded: Seeded, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed_browser(seeded.url, message="evil \x1b]0;pwned\x07 \x1b[2J \x9b31m", selector="a")
+    table = run(capsys, "issues", "--store", str(seeded.store))
+    assert "\x1b" not in table and "\x07" not in table and "\x9b" not in table
+    assert "evil \\x1b]0;pwned\\x07" in table
+    issue = rows(seeded.store, "SELECT id FROM issues WHERE title LIKE '%evil%'")[0]["id"]
+    shown = run(capsys, "show", str(issue), "--store", str(seeded.store))
+    assert "\x1b" not in shown and "\\x1b[2J" in shown

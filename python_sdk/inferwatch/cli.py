@@ -39,15 +39,26 @@ def _print_json(data: Any) -> None:
     sys.stdout.write("\n")
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _say(text: str = "") -> None:
+    """Print a line that holds data from apps and browsers, control characters made visible.
+
+    A crafted error message must not be able to drive the terminal (escape sequences).
+    """
+    print(_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text))
+
+
 def _table(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str, int]]) -> None:
     """Rows as aligned columns: (key, heading, width); the last column takes the rest."""
-    print("  ".join(h.ljust(w) for _, h, w in columns).rstrip())
+    _say("  ".join(h.ljust(w) for _, h, w in columns).rstrip())
     for row in rows:
         cells = []
         for key, _, width in columns:
             text = "" if row.get(key) is None else str(row[key])
             cells.append(text[:width].ljust(width) if width else text)
-        print("  ".join(cells).rstrip())
+        _say("  ".join(cells).rstrip())
 
 
 def cmd_issues(args: argparse.Namespace) -> int:
@@ -91,8 +102,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     if args.json:
         _print_json({**issue, "latest_event": event})
         return 0
-    print(f"#{issue['id']} {issue['title']}\n  {issue['culprit']}")
-    print(
+    _say(f"#{issue['id']} {issue['title']}\n  {issue['culprit']}")
+    _say(
         f"  {issue['status']} · {issue['platform']} · {issue['count']} events · "
         f"first {issue['first_seen']} · last {issue['last_seen']}"
     )
@@ -104,20 +115,18 @@ def cmd_show(args: argparse.Namespace) -> int:
 def _print_event(event: dict[str, Any]) -> None:
     tags = event.get("tags") or {}
     if tags:
-        print("  tags: " + ", ".join(f"{k}={v}" for k, v in sorted(tags.items())))
+        _say("  tags: " + ", ".join(f"{k}={v}" for k, v in sorted(tags.items())))
     model = (event.get("contexts") or {}).get("model")
     if model:
-        print(
-            f"  model: {model.get('name')} {model.get('status')} in {model.get('duration_ms')} ms"
-        )
+        _say(f"  model: {model.get('name')} {model.get('status')} in {model.get('duration_ms')} ms")
         for key in ("input", "output", "error"):
             if model.get(key):
-                print(f"    {key}: {json.dumps(model[key], ensure_ascii=False)[:300]}")
+                _say(f"    {key}: {json.dumps(model[key], ensure_ascii=False)[:300]}")
     for exc in (event.get("exception") or {}).get("values") or []:
-        print(f"  {exc.get('type')}: {exc.get('value')}")
+        _say(f"  {exc.get('type')}: {exc.get('value')}")
         for frame in ((exc.get("stacktrace") or {}).get("frames") or [])[-8:]:
             mark = "*" if frame.get("in_app") else " "
-            print(
+            _say(
                 f"   {mark} {frame.get('filename')}:{frame.get('lineno')} in {frame.get('function')}"
             )
 
@@ -178,10 +187,11 @@ def _wait_for_store(path: str) -> sqlite3.Connection:
 
 def _print_tail_line(row: dict[str, Any], as_json: bool) -> None:
     if as_json:
-        print(json.dumps({**row, "timestamp": iso(row["timestamp"])}, ensure_ascii=False))
+        # ASCII JSON: valid for scripts, and nothing in it can drive a terminal.
+        print(json.dumps({**row, "timestamp": iso(row["timestamp"])}))
         return
     where = row["request_id"] or row["session_id"] or "-"
-    print(
+    _say(
         f"{iso(row['timestamp'])}  {row['platform'] or '?':10.10}  #{row['issue_id']:<5}"
         f"  {row['title']}  [{where}]"
     )
