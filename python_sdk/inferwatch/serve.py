@@ -95,6 +95,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> ServeConfig:
+    """The config of parsed `serve` flags; the token may come from `INFERWATCH_TOKEN`.
+
+    >>> config_from_args(parser.parse_args(["serve"]), os.environ)  # doctest: +SKIP
+    """
     return ServeConfig(
         store=Path(args.store),
         host=args.host,
@@ -263,7 +267,10 @@ def banner(served: Served) -> str:
 
 
 def run(config: ServeConfig) -> int:
-    """Build the app, print the banner and serve until interrupted."""
+    """Build the app, print the banner and serve until interrupted (`inferwatch serve`).
+
+    >>> run(ServeConfig(store=Path(".inferwatch/events.db")))  # doctest: +SKIP
+    """
     import uvicorn
 
     _check_port(config.host, config.port)
