@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -190,3 +191,22 @@ def test_public_names_are_the_documented_ones() -> None:
         "Middleware",
     ):
         assert name in inferwatch.__all__
+
+
+def test_the_sdk_keeps_its_store_within_the_retention_policy(store_path: Path) -> None:
+    inferwatch.init(store=store_path, environ={}, retention=None)
+    for _ in range(12):
+        capture_boom()
+    inferwatch.init(
+        store=store_path, environ={}, retention=inferwatch.Retention(max_events_per_issue=5)
+    )
+    deadline = time.monotonic() + 10
+    while rows(store_path, "SELECT count(*) AS n FROM events")[0]["n"] > 5:
+        assert time.monotonic() < deadline, "retention did not run"
+        time.sleep(0.05)
+    assert rows(store_path, "SELECT count FROM issues") == [{"count": 12}]
+
+
+def test_retention_must_be_a_policy() -> None:
+    with pytest.raises(inferwatch.ConfigError, match="'retention'"):
+        inferwatch.init(environ={}, retention=5)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -160,6 +161,36 @@ def test_with_a_dsn_browser_errors_are_forwarded_to_sentry(
         assert served.collector.forwarder.flush(5)
     assert sentry.called
     assert b'"platform":"javascript"' in sentry.calls.last.request.content.replace(b" ", b"")
+
+
+def test_serve_forwards_through_a_durable_outbox_beside_the_store(
+    respx_mock: respx.MockRouter, tmp_path: Path
+) -> None:
+    respx_mock.post("https://o1.ingest.sentry.io/api/42/envelope/").respond(503)
+    served = build(ServeConfig(store=tmp_path / "events.db", key=KEY, dsn=DSN))
+    try:
+        forwarder = served.collector.forwarder
+        assert forwarder is not None
+        assert forwarder.submit(b'{}\n{"type":"event"}\n{}') is None
+        assert forwarder.persist(5)
+    finally:
+        served.close()
+    with sqlite3.connect(tmp_path / "outbox.db") as conn:  # kept for the next start
+        assert conn.execute("SELECT count(*) FROM outbox").fetchone() == (1,)
+
+
+def test_tunnel_dsn_flags_reach_the_collector(tmp_path: Path) -> None:
+    from inferwatch.cli import build_parser
+    from inferwatch.serve import config_from_args
+
+    args = build_parser().parse_args(
+        ["serve", "--store", str(tmp_path / "events.db"), "--tunnel-dsn", DSN]
+    )
+    served = build(config_from_args(args, {}))
+    try:
+        assert served.collector.config.tunnel_dsns == (DSN,)
+    finally:
+        served.close()
 
 
 def test_wrong_tokens_are_slowed_down(with_token: tuple[str, Served]) -> None:

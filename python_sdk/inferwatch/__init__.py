@@ -16,6 +16,7 @@ from ._logging import JsonFormatter, RequestIdFilter, logging_config
 from ._metrics import add_metrics_route
 from ._model import ModelCall, model_context, watch_model
 from ._version import VERSION as __version__
+from .store._retention import Retention
 
 __all__ = [
     "ConfigError",
@@ -24,6 +25,7 @@ __all__ = [
     "Middleware",
     "ModelCall",
     "RequestIdFilter",
+    "Retention",
     "StoreError",
     "__version__",
     "add_metrics_route",

@@ -22,6 +22,7 @@ from ._transport import LocalTransport
 from ._types import Environ
 from .alerts import AlertConfig, Alerter
 from .store import Store
+from .store._retention import Pruner
 
 logger = logging.getLogger("inferwatch")
 _alerter: Alerter | None = None
@@ -42,7 +43,8 @@ def init(
     shutdown()
     local = Store(opts.store, queue_size=opts.queue_size) if opts.store is not None else None
     forwarder = Forwarder(opts.dsn, outbox=outbox_path(opts)) if opts.dsn else None
-    _runtime.install(_runtime.Runtime(opts, local, forwarder))
+    pruner = Pruner(opts.store, opts.retention) if opts.store and opts.retention else None
+    _runtime.install(_runtime.Runtime(opts, local, forwarder, pruner))
     sentry_sdk.init(
         dsn=opts.dsn or "",
         transport=LocalTransport(local, forwarder),

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from ._errors import ConfigError
 from ._types import BeforeSend, Environ, Mask
+from .store._retention import Retention
 
 DEFAULT_STORE = Path(".inferwatch") / "events.db"
 
@@ -52,6 +53,7 @@ class Options:
     alert_quiet_minutes: float = 60.0
     alert_max_per_hour: int = 20
     alert_spike_factor: float = 3.0
+    retention: Retention | None = field(default_factory=Retention)
 
     def __post_init__(self) -> None:
         for name in ("sample_rate", "generations_sample_rate"):
@@ -68,6 +70,11 @@ class Options:
                 raise ConfigError(f"inferwatch: option {name!r} must be a string, got {value!r}")
         if self.dsn:
             _check_dsn(self.dsn)
+        if self.retention is not None and not isinstance(self.retention, Retention):
+            raise ConfigError(
+                f"inferwatch: option 'retention' must be a Retention(...) or None, "
+                f"got {self.retention!r}"
+            )
         self._check_monitoring()
 
     def _check_monitoring(self) -> None:

@@ -8,6 +8,7 @@ from ._forward import Forwarder
 from ._options import Options
 from ._summary import Budget
 from .store import Store
+from .store._retention import Pruner
 
 
 @dataclass(frozen=True)
@@ -15,12 +16,15 @@ class Runtime:
     options: Options
     store: Store | None
     forwarder: Forwarder | None
+    pruner: Pruner | None = None
 
     @property
     def budget(self) -> Budget:
         return Budget(field_chars=self.options.max_field_chars, mask=self.options.mask)
 
     def close(self, timeout: float = 5.0) -> None:
+        if self.pruner is not None:
+            self.pruner.close(timeout)
         if self.store is not None:
             self.store.close(timeout)
         if self.forwarder is not None:

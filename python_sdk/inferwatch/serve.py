@@ -13,7 +13,6 @@ import html
 import logging
 import socket
 import sqlite3
-import threading
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +31,7 @@ from .alerts import config_from_args as alert_config_from_args
 from .collector import Collector, CollectorConfig, create_app, is_loopback_host, load_or_create_key
 from .dashboard import Access, dashboard_router
 from .store import Store, _schema
-from .store._retention import Retention, apply_retention
+from .store._retention import Pruner, Retention
 
 logger = logging.getLogger("inferwatch")
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -53,6 +52,7 @@ class ServeConfig:
     allow_origins: tuple[str, ...] = ()
     token: str | None = None
     dsn: str | None = None
+    tunnel_dsns: tuple[str, ...] = ()
     retention: Retention = field(default_factory=Retention)
     retention_every_s: float = 600.0
     alerts: AlertConfig = field(default_factory=AlertConfig)
@@ -88,6 +88,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--token", help="dashboard token, required off loopback (or INFERWATCH_TOKEN)"
     )
     parser.add_argument("--dsn", help="also forward browser errors to this Sentry DSN")
+    parser.add_argument(
+        "--tunnel-dsn",
+        action="append",
+        default=[],
+        metavar="DSN",
+        help="a Sentry DSN that pages using @sentry/browser may reach through /iw/tunnel (repeatable)",
+    )
     parser.add_argument("--max-events", type=int, default=Retention.max_events)
     parser.add_argument("--max-events-per-issue", type=int, default=Retention.max_events_per_issue)
     parser.add_argument("--max-age-days", type=float, default=Retention.max_age_days)
@@ -107,6 +114,7 @@ def config_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> Se
         allow_origins=tuple(args.allow_origin),
         token=args.token or environ.get("INFERWATCH_TOKEN") or None,
         dsn=args.dsn,
+        tunnel_dsns=tuple(args.tunnel_dsn),
         retention=Retention(
             max_events=args.max_events,
             max_events_per_issue=args.max_events_per_issue,
@@ -125,12 +133,12 @@ class Served:
     key: str
     collector: Collector
     alerter: Alerter | None = None
-    _stop: threading.Event = field(default_factory=threading.Event)
+    pruner: Pruner | None = None
 
     def close(self) -> None:
-        self._stop.set()
-        if self.collector.forwarder is not None:
-            self.collector.forwarder.close()
+        if self.pruner is not None:
+            self.pruner.close()
+        self.collector.close()  # its forwarders: what they could not send waits in the outbox
         self.collector.store.close()
         if self.alerter is not None:  # after the store: its last changes are alerted too
             self.alerter.close()
@@ -152,11 +160,13 @@ def build(config: ServeConfig) -> Served:
     collector = Collector(
         Store(config.store),
         CollectorConfig(
-            key=key, allow_origins=config.allow_origins, loopback=config.loopback, dsn=config.dsn
+            key=key,
+            allow_origins=config.allow_origins,
+            loopback=config.loopback,
+            dsn=config.dsn,
+            tunnel_dsns=config.tunnel_dsns,
         ),
     )
-    if config.dsn:
-        collector.forwarder = Forwarder(config.dsn)
     access = Access(token=config.token, loopback=config.loopback)
     app = create_app(collector)
     tag = snippet_tag(config.public_url, key)
@@ -168,7 +178,7 @@ def build(config: ServeConfig) -> Served:
 
     # A route, not a mount: a mount answers `/metrics` with a redirect to `/metrics/`.
     app.add_route("/metrics", _guarded(metrics_endpoint(sources), access), include_in_schema=False)
-    _start_retention(served)
+    served.pruner = Pruner(config.store, config.retention, every=config.retention_every_s)
     enable_metrics()  # the collector feeds the browser metrics
     served.alerter = _start_alerter(config, collector.store)
     return served
@@ -222,18 +232,6 @@ def _check_port(host: str, port: int) -> None:
                 f"inferwatch: cannot listen on {host}:{port} ({exc.strerror}); is another"
                 " inferwatch serve running? Choose another --port."
             ) from exc
-
-
-def _start_retention(served: Served) -> None:
-    def loop() -> None:
-        while not served._stop.is_set():
-            try:
-                apply_retention(served.config.store, served.config.retention)
-            except Exception:  # a busy or broken store must not stop the server
-                logger.exception("inferwatch: retention failed; will try again")
-            served._stop.wait(served.config.retention_every_s)
-
-    threading.Thread(target=loop, name="inferwatch-retention", daemon=True).start()
 
 
 def snippet_tag(url: str, key: str) -> str:

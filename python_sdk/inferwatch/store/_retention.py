@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -65,6 +66,33 @@ def apply_retention(
     if any(deleted.values()):
         logger.info("inferwatch: retention deleted %s", deleted)
     return deleted
+
+
+class Pruner:
+    """Applies `policy` to the store at `path` at start and then every `every` seconds, from a
+    daemon thread; a busy or broken store is logged and tried again, never raised.
+
+    >>> pruner = Pruner(Path(".inferwatch/events.db"), Retention())  # doctest: +SKIP
+    >>> pruner.close()                                               # doctest: +SKIP
+    """
+
+    def __init__(self, path: Path, policy: Retention, *, every: float = 600.0) -> None:
+        self.path, self.policy, self.every = path, policy, every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="inferwatch-retention", daemon=True)
+        self._thread.start()
+
+    def close(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                apply_retention(self.path, self.policy)
+            except Exception:
+                logger.exception("inferwatch: retention failed; will try again")
+            self._stop.wait(self.every)
 
 
 def _delete_in_chunks(conn: sqlite3.Connection, sql: str, args: tuple[object, ...]) -> int:
