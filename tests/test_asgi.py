@@ -180,3 +180,16 @@ def test_init_with_an_app_adds_the_middleware_once(store_path: Path) -> None:
     inferwatch.init(app, store=store_path, environ={})
     inferwatch.init(app, store=store_path, environ={})
     assert [m.cls for m in app.user_middleware] == [inferwatch.Middleware]
+
+
+async def test_each_request_carries_its_own_trace_id_or_the_callers(
+    store_path: Path, stored_events: Events
+) -> None:
+    async with asgi_client(make_app(store_path)) as client:
+        await client.get("/items/0")
+        await client.get("/items/0")
+        await client.get("/items/0", headers={"traceparent": f"00-{TRACE}-b7ad6b7169203331-01"})
+    traces = [e["contexts"]["trace"]["trace_id"] for e in stored_events()]
+    assert traces[0] != traces[1] and traces[2] == TRACE
+    assert all(re.fullmatch(r"[0-9a-f]{32}", t) for t in traces)
+    assert len(rows(store_path, "SELECT DISTINCT trace_id FROM events")) == 3

@@ -28,7 +28,7 @@ class RequestInfo:
     """One HTTP request as the middleware saw it; request data is built only when needed."""
 
     request_id: str
-    trace_id: str | None
+    trace_id: str
     scope: dict[str, Any]
     failed_models: list[dict[str, Any]] = field(default_factory=list)
 
@@ -36,9 +36,11 @@ class RequestInfo:
     def from_scope(cls, scope: dict[str, Any]) -> RequestInfo:
         # ASGI header names are lower-case bytes; decode only the three this needs.
         headers = {k.decode(): v.decode("latin-1") for k, v in scope["headers"] if k in _IDS}
-        trace_id = _trace_id(headers)
+        # Each request gets its own trace: sentry-sdk's would be one per process here, since no
+        # integration of its starts a transaction for the request.
+        trace_id = _trace_id(headers) or new_id()
         given = headers.get("x-request-id", "")
-        request_id = given if _SAFE_ID.match(given) else trace_id or new_id()
+        request_id = given if _SAFE_ID.match(given) else trace_id
         return cls(request_id, trace_id, scope)
 
     @property
