@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -55,7 +56,7 @@ def summarize(value: Any, budget: Budget | None = None) -> dict[str, Any]:
 
 def _summarize(value: Any, budget: Budget) -> dict[str, Any]:
     if value is None or isinstance(value, bool | int | float):
-        return {"type": type(value).__name__, "value": value}
+        return {"type": type(value).__name__, "value": _json_number(value)}
     if isinstance(value, str):
         return _text(value, budget)
     if isinstance(value, Arguments):
@@ -95,7 +96,7 @@ def _text(text: str, budget: Budget) -> dict[str, Any]:
 
 
 def _preview(data: Any, budget: Budget) -> dict[str, Any]:
-    redacted = redact(data, budget.mask)
+    redacted = redact(_jsonable(data), budget.mask)
     text = json.dumps(redacted, default=repr, ensure_ascii=False)
     if len(text) <= budget.field_chars:
         return {"preview": redacted}
@@ -110,7 +111,7 @@ def _chat(messages: Sequence[Any], budget: Budget) -> dict[str, Any]:
     kept: list[Any] = []
     used = 0
     for message in reversed(messages[-budget.items :]):
-        redacted = redact(dict(message), budget.mask)
+        redacted = redact(_jsonable(dict(message)), budget.mask)
         size = len(json.dumps(redacted, default=repr))
         if kept and used + size > budget.field_chars:
             break
@@ -173,8 +174,44 @@ def _array(arr: Any) -> dict[str, Any]:
         finite = arr[arr == arr]  # NaN != NaN: works for numpy and torch alike
         out["nan_count"] = int((arr != arr).sum())
         if int(finite.size if isinstance(finite.size, int) else finite.numel()):
-            out["min"] = float(finite.min())
-            out["max"] = float(finite.max())
+            out["min"] = _json_number(float(finite.min()))
+            out["max"] = _json_number(float(finite.max()))
     except Exception:
         pass  # non-numeric dtypes have no min or NaN
     return out
+
+
+def _json_number(value: Any) -> Any:
+    """NaN and infinity as text: JSON has no such numbers, and a NaN is what the reader needs
+    to see (`"nan"`), not a reason for the event to be refused."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value
+
+
+def _jsonable(value: Any, _depth: int = 0) -> Any:
+    """`value` as JSON can carry it, before redaction: bytes described (never kept: they are
+    not redacted), NaN as text, other objects by a short repr, cycles and deep nesting cut."""
+    if value is None or isinstance(value, str | int):
+        return value
+    if isinstance(value, float):
+        return _json_number(value)
+    if _depth > 20:
+        return "[too deep]"
+    if isinstance(value, bytes | bytearray | memoryview):
+        return _bytes(bytes(value))
+    if isinstance(value, Mapping):
+        return {
+            k if isinstance(k, str) else _short_repr(k): _jsonable(v, _depth + 1)
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [_jsonable(v, _depth + 1) for v in value]
+    return _short_repr(value)
+
+
+def _short_repr(value: Any) -> str:
+    try:
+        return truncate(repr(value), 200)
+    except Exception:
+        return f"<{type(value).__name__}>"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from sentry_sdk.envelope import Envelope
@@ -29,7 +30,7 @@ class LocalTransport(Transport):
                 if isinstance(payload, dict):
                     self.store.add("event", payload)
         if self.forwarder is not None:
-            self.forwarder.submit(envelope.serialize())
+            self.forwarder.submit(serialize(envelope))
 
     def flush(self, timeout: float, callback: Any | None = None) -> None:
         if self.store is not None:
@@ -39,3 +40,31 @@ class LocalTransport(Transport):
 
     def kill(self) -> None:
         """Nothing to stop: sentry-sdk flushes before it kills, and `shutdown` closes the store."""
+
+
+def serialize(envelope: Envelope) -> bytes:
+    """`envelope` as bytes for Sentry, with what JSON cannot carry written as text.
+
+    sentry-sdk refuses NaN and infinity, and objects JSON does not know (a `before_send` or a
+    context may add them after its own serializer ran); a model that returns a NaN score is
+    exactly the failure that should reach Sentry, so the event goes, with those values as text.
+    """
+    try:
+        return envelope.serialize()
+    except (ValueError, TypeError):
+        for item in envelope.items:
+            if item.payload.json is not None:
+                item.payload.json = _json_safe(item.payload.json)
+        return envelope.serialize()
+
+
+def _json_safe(value: Any) -> Any:
+    if value is None or isinstance(value, str | int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)  # "nan", "inf", "-inf"
+    if isinstance(value, dict):
+        return {k if isinstance(k, str) else str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return f"<{type(value).__name__}>"  # never its content: it was not redacted

@@ -12,6 +12,7 @@ from sentry_sdk.envelope import Envelope
 
 from .._forward import Forwarder
 from .._outbox import OUTBOX_FILE
+from .._transport import serialize
 from .._types import Event
 from ..store import Store
 from ._config import CollectorConfig
@@ -68,7 +69,7 @@ class Collector:
         for event in events:
             envelope = Envelope(headers={"event_id": event["event_id"]})
             envelope.add_event(cast(Any, event))
-            self.forwarder.submit(envelope.serialize())
+            self.forwarder.submit(serialize(envelope))
         return self.forwarder.persist(5.0)
 
     def count(self, key: str, n: int = 1) -> None:
