@@ -142,9 +142,13 @@ def backend_app() -> FastAPI:
         logging.getLogger("app").warning("calling upstream for %s with %s", EMAIL, OPENAI)
         raise RuntimeError(f"upstream refused {OPENAI} for {EMAIL} ({len(password)}) {JWT}")
 
+    def with_attachments(payload: dict[str, Any]) -> dict[str, Any]:
+        """What a model gets beside JSON: bytes, which redaction cannot read."""
+        return {**payload, "files": [prose().encode(), {"raw": BY_NAME["private_key"].encode()}]}
+
     @app.post("/chat")
     async def handled(request: Request) -> dict[str, str]:
-        payload = await request.json()
+        payload = with_attachments(await request.json())
         inferwatch.log_usage("/chat", payload)
         try:
             return {"answer": chat(payload)}
@@ -154,7 +158,7 @@ def backend_app() -> FastAPI:
 
     @app.post("/chat-unhandled")
     async def unhandled(request: Request) -> dict[str, str]:
-        payload = await request.json()
+        payload = with_attachments(await request.json())
         with inferwatch.model_context("chat", input=payload) as call:
             call.set_output({"text": prose(), "token": BY_NAME["access_token"]})
             call.note("tokenize", user=EMAIL, api_key=BY_NAME["api_key"])
