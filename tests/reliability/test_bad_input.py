@@ -14,6 +14,7 @@ from typing import Any
 import brotli
 import httpx
 import pytest
+import respx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from inferwatch.collector import Collector, CollectorConfig, create_app
@@ -32,6 +33,8 @@ from tests.reliability.conftest import (
     sentry_event,
 )
 
+DSN = "https://abc123def456@o1.ingest.example.com/42"
+SENTRY = "https://o1.ingest.example.com/api/42/envelope/"
 FUZZ = settings(
     max_examples=150,
     deadline=None,
@@ -158,12 +161,19 @@ encodings = st.sampled_from(
 
 @pytest.fixture
 def collector(store_path: Path) -> Iterator[Collector]:
-    store = Store(store_path)
-    config = CollectorConfig(key=KEY, rate_per_second=1e9, rate_burst=10**9)
-    collector = Collector(store, config)
-    yield collector
-    collector.close()
-    store.close()
+    """A collector that also forwards to Sentry (mocked), so forwarding meets the bad input too."""
+    with respx.mock(assert_all_called=False) as sentry:
+        sentry.post(SENTRY).mock(return_value=httpx.Response(200, json={}))
+        sentry.route(host="127.0.0.1").pass_through()  # the test's own requests to the server
+        store = Store(store_path)
+        config = CollectorConfig(key=KEY, rate_per_second=1e9, rate_burst=10**9, dsn=DSN)
+        collector = Collector(store, config)
+        yield collector
+        assert collector.forwarder is not None
+        assert collector.forwarder.flush(30)
+        assert collector.forwarder.stats()["dropped"] == {}
+        collector.close()
+        store.close()
 
 
 @pytest.fixture
