@@ -18,6 +18,21 @@ from inferwatch._redact import FILTERED, is_sensitive_key, redact, redact_text, 
         ("card 4111 1111 1111 1111 ok", "card [card] ok"),
         ("card 4111-1111-1111-1111", "card [card]"),
         ("call +1 (555) 123-4567 or 555-123-4567", "call [phone] or [phone]"),
+        ("Authorization: Basic dXNlcjpwYXNzd29yZA==", "Authorization: [credentials]"),
+        (
+            "db postgres://admin:S3cretPw@db.internal/app",
+            "db postgres://[credentials]@db.internal/app",
+        ),
+        (
+            "input_value={'password': 'hunter 2', 'q': 'hi'}",
+            "input_value={'password': '[Filtered]', 'q': 'hi'}",
+        ),
+        ('{"api_key": "abc123def", "model": "m"}', '{"api_key": "[Filtered]", "model": "m"}'),
+        ("retrying with password: hunter2 now", "retrying with password: [Filtered] now"),
+        (
+            "GET https://app.example/login?next=/&api_key=k123",
+            "GET https://app.example/login?next=/&api_key=[Filtered]",
+        ),
     ],
 )
 def test_secrets_in_text_are_replaced_by_what_they_were(text: str, expected: str) -> None:

@@ -30,23 +30,35 @@ def _has(*needles: str) -> Callable[[str], object]:
 
 
 # (kind, cheap test that must pass before the regex runs, regex): most strings skip every regex.
+# Every pattern may only start where a token starts (a look-behind for its own characters): a
+# match that could start anywhere in a long run of its characters costs quadratic time, and
+# these strings come from anyone who can send an event.
 _RULES: list[tuple[str, Callable[[str], object], re.Pattern[str]]] = [
-    ("jwt", _has("eyJ"), re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[\w-]+")),
+    (
+        "jwt",
+        _has("eyJ"),
+        re.compile(r"(?<![\w-])eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[\w-]+"),
+    ),
     ("bearer", _has("earer", "EARER"), re.compile(r"\b[Bb](?i:earer)\s+[\w\-.~+/]{8,}=*")),
+    ("credentials", _has("asic", "ASIC"), re.compile(r"\b[Bb](?i:asic)\s+[A-Za-z0-9+/]{8,}={0,2}")),
+    # user:password@ in a URL (`postgres://admin:pw@db/app`)
+    ("credentials", _has("://"), re.compile(r"(?<=://)[^/\s:@]{1,128}:[^/\s@]{1,256}(?=@)")),
     (
         "api_key",
         _has(
             "k-", "AKIA", "ASIA", "ghp", "gho", "ghs", "ghu", "github_pat", "glpat", "xox", "AIza"
         ),
         re.compile(
-            r"\b(?:[sprk]k-(?:[A-Za-z0-9]+-)?[\w-]{16,}|(?:AKIA|ASIA)[0-9A-Z]{16}\b"
+            r"(?<![\w-])(?:[sprk]k-(?:[A-Za-z0-9]+-)?[\w-]{16,}|(?:AKIA|ASIA)[0-9A-Z]{16}\b"
             r"|(?:ghp|gho|ghs|ghu|github_pat|glpat|xox[abprs])[-_][\w-]{16,}|AIza[\w-]{35})"
         ),
     ),
     (
         "email",
         _has("@"),
-        re.compile(r"\b[\w.%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b"),
+        re.compile(
+            r"(?<![\w.%+-])[\w.%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,8}\.[A-Za-z]{2,24}\b"
+        ),
     ),
     ("card", _digit_run, re.compile(r"(?<![\w-])\d(?:[ -]?\d){12,18}(?![\w-])")),
     (
@@ -112,15 +124,28 @@ def _card(match: re.Match[str]) -> str:
     return "[card]" if _luhn_ok(re.sub(r"\D", "", match.group())) else match.group()
 
 
-# `name=value` inside a string: a URL's query (`/reset?password=...`), a query string, a log line.
-_NAMED_VALUE = re.compile(r"(?:^|(?<=[?&;,\s]))([\w.\[\]-]{1,64})=([^&#\s\"'<>]+)")
+# `name=value`, `name: value`, `"name": "value"` inside a string: a URL's query, a log line, the
+# repr of a dict or of a pydantic error (`input_value={'password': 'hunter2'}`).
+_SECRET_WORD = (
+    r"(?i:pass|pwd|secret|token|auth|cookie|credential|csrf|xsrf|ssn|cvv|cvc|api.?key|signature"
+    r"|private)"
+)
+# The name must hold a secret word: a name that does not (`https:` of a URL) must not consume the
+# text after it, where `?api_key=` may follow.
+_NAMED_VALUE = re.compile(
+    rf"""(?<![\w.\[\]-])(["']?)([\w.\[\]-]{{0,64}}{_SECRET_WORD}[\w.\[\]-]{{0,64}})\1[ \t]*[:=][ \t]*"""
+    r"""(?:"(?P<dq>[^"\n]{1,500})"|'(?P<sq>[^'\n]{1,500})'|(?P<bare>[^\s&#"'<>,;}\][][^\s&#"'<>,;}\]]*))"""
+)
+_MAY_NAME_A_SECRET = re.compile(_SECRET_WORD)
 
 
 def _named_value(match: re.Match[str]) -> str:
-    name, value = match.groups()
-    if not is_sensitive_key(name) or value in (FILTERED, "%5BFiltered%5D"):
+    group = next(g for g in ("dq", "sq", "bare") if match.group(g) is not None)
+    value = match.group(group)
+    if not is_sensitive_key(match.group(2)) or value in (FILTERED, "%5BFiltered%5D"):
         return match.group(0)
-    return f"{name}={FILTERED}"
+    start, end = match.start(group) - match.start(), match.end(group) - match.start()
+    return match.group(0)[:start] + FILTERED + match.group(0)[end:]
 
 
 def redact_text(text: str, mask: Mask | None = None) -> str:
@@ -131,13 +156,15 @@ def redact_text(text: str, mask: Mask | None = None) -> str:
     'mail [email] key [api_key]'
     >>> redact_text("GET /reset?password=hunter2&next=/home")
     'GET /reset?password=[Filtered]&next=/home'
+    >>> redact_text("input_value={'password': 'hunter 2'}")
+    "input_value={'password': '[Filtered]'}"
     """
     out = text
     if len(text) >= 6:  # the shortest secret matched is an email like a@b.io
         for kind, worth_trying, regex in _RULES:
             if worth_trying(out):
                 out = regex.sub(_card if kind == "card" else f"[{kind}]", out)
-        if "=" in out:
+        if _MAY_NAME_A_SECRET.search(out):
             out = _NAMED_VALUE.sub(_named_value, out)
     if mask is not None:
         try:

@@ -78,7 +78,7 @@ def browser_router(collector: Collector) -> APIRouter:
         events, error = _parse(body)
         if error:
             return answer(400, {"error": error})
-        rows, invalid = _rows(events)
+        rows, invalid = await run_in_threadpool(_rows, events)  # parsing and redaction are CPU work
         if rows and not await run_in_threadpool(collector.store.write, rows):
             return answer(
                 503, {"error": "the store cannot take events now"}, **{"Retry-After": "5"}
