@@ -249,3 +249,35 @@ def test_a_streaming_response_still_streams_through_the_middleware(iw: Path) -> 
         assert response.headers["x-request-id"]
     [gen] = generations(iw)
     assert gen["status"] == "ok" and gen["request_id"] == response.headers["x-request-id"]
+
+
+def test_a_sync_generator_streamed_by_starlette_keeps_streaming_and_is_recorded(iw: Path) -> None:
+    app = FastAPI()
+    inferwatch.init(app, store=iw, environ={})
+
+    @inferwatch.watch_model("sync-streamer")
+    def tokens() -> Iterator[str]:  # Starlette runs each step in a thread, in a copied context
+        yield "a\n"
+        yield "b\n"
+
+    @app.get("/stream")
+    def stream() -> StreamingResponse:
+        return StreamingResponse(tokens(), media_type="text/plain")
+
+    with LiveServer(app) as server:
+        response = httpx.get(server.url + "/stream")
+    assert response.status_code == 200 and response.text == "a\nb\n"
+    assert [g["status"] for g in generations(iw)] == ["ok"]
+
+
+def test_a_generator_of_arrays_is_watched_without_comparing_them(iw: Path) -> None:
+    import numpy as np
+
+    @inferwatch.watch_model("embedder")
+    def batches() -> Iterator[Any]:
+        yield np.zeros(3)
+        yield np.ones(3)
+
+    assert len(list(batches())) == 2
+    [gen] = generations(iw)
+    assert gen["status"] == "ok" and gen["first_chunk_ms"] is not None

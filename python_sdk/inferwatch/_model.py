@@ -7,6 +7,7 @@ record goes to the store, sampled by `generations_sample_rate`.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import json
@@ -115,7 +116,10 @@ class ModelCall:
         tb: TracebackType | None,
     ) -> None:
         if self._token is not None:
-            current_model.reset(self._token)
+            # A sync generator under StreamingResponse runs each step in a copy of the context,
+            # so the last step is not where the first set it (and that copy is dropped anyway).
+            with contextlib.suppress(ValueError):
+                current_model.reset(self._token)
         self.finish(exc)
 
     async def __aenter__(self) -> ModelCall:
@@ -301,7 +305,7 @@ class _Stream:
         self.text: list[str] = []
 
     def seen(self, chunk: Any) -> None:
-        if chunk in (None, "", b""):
+        if chunk is None or (isinstance(chunk, str | bytes) and not chunk):  # arrays: no `==`
             return
         self.call.mark_first_chunk()
         self.chunks += 1
