@@ -8,7 +8,7 @@ from typing import Any
 
 import inferwatch
 import pytest
-from fastapi import FastAPI, HTTPException
+from fastapi import APIRouter, FastAPI, HTTPException
 from fastapi.responses import JSONResponse
 
 from tests.conftest import Events, asgi_client, rows
@@ -39,6 +39,14 @@ def make_app(store_path: Path) -> FastAPI:
         except ValueError:
             return JSONResponse({"error": "unavailable"}, status_code=503)
         return JSONResponse({})
+
+    v2 = APIRouter()
+
+    @v2.get("/orders/{order_id}")
+    async def order(order_id: int) -> None:
+        raise RuntimeError("router failure")
+
+    app.include_router(v2, prefix="/v2")
 
     sub = FastAPI()
 
@@ -120,6 +128,14 @@ async def test_client_errors_are_not_captured(store_path: Path, stored_events: E
         assert (await client.get("/items/404")).status_code == 404
         assert (await client.get("/nowhere")).status_code == 404
     assert stored_events() == []
+
+
+async def test_routes_of_an_included_router_keep_its_prefix(
+    store_path: Path, stored_events: Events
+) -> None:
+    async with asgi_client(make_app(store_path)) as client:
+        await client.get("/v2/orders/7")
+    assert stored_events()[0]["transaction"] == "/v2/orders/{order_id}"
 
 
 async def test_mounted_sub_apps_are_named_by_their_full_route_template(

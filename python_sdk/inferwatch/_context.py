@@ -51,7 +51,7 @@ class RequestInfo:
     def route(self) -> str | None:
         """The route template (`/items/{item_id}`), once routing has happened."""
         route = self.scope.get("route")
-        template = getattr(route, "path", None)
+        template = _included_path(self.scope) or getattr(route, "path", None)
         if not isinstance(template, str):
             return None
         prefix = str(self.scope.get("root_path", ""))[
@@ -82,6 +82,15 @@ class RequestInfo:
             "query_string": redact_query(scope.get("query_string", b"").decode("latin-1"), mask),
             "headers": headers,
         }
+
+
+def _included_path(scope: dict[str, Any]) -> str | None:
+    """The template with its `include_router(prefix=...)`: FastAPI 0.16x keeps an included
+    router's own route in `scope["route"]` and the prefixed one in its effective context."""
+    fastapi = scope.get("fastapi")
+    effective = fastapi.get("effective_route_context") if isinstance(fastapi, dict) else None
+    path = getattr(effective, "path", None)
+    return path if isinstance(path, str) else None
 
 
 def _template(prefix: str, params: dict[str, Any], own: Any) -> str:
