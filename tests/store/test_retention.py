@@ -66,6 +66,20 @@ def test_a_busy_issue_keeps_only_its_newest_events(tmp_path: Path) -> None:
     assert newest[0]["t"] == NOW - 9
 
 
+def test_a_very_busy_issue_is_trimmed_in_chunks_to_its_newest_events(tmp_path: Path) -> None:
+    path = tmp_path / "events.db"
+    same_second = [event("busy", NOW) for _ in range(3)]  # ties are broken by row id
+    seed(path, [event("busy", NOW - 1 - i) for i in range(12_000)] + same_second)
+    deleted = apply_retention(path, Retention(max_events_per_issue=4), now=NOW)
+    assert deleted["per_issue"] == 12_000 - 1 and stored(path) == {"busy": 4}
+    assert [r["timestamp"] for r in rows(path, "SELECT timestamp FROM events")] == [
+        NOW - 1,
+        NOW,
+        NOW,
+        NOW,
+    ]
+
+
 def test_over_the_total_cap_busy_issues_lose_their_oldest_events_first(tmp_path: Path) -> None:
     path = tmp_path / "events.db"
     events = [event("flood", NOW - i) for i in range(50)]

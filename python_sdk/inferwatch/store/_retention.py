@@ -120,12 +120,23 @@ def _stored_counts(conn: sqlite3.Connection) -> Counter[int]:
 
 
 def _drop_oldest(conn: sqlite3.Connection, issue_id: int, keep: int) -> int:
-    """Delete the events of one issue but its newest `keep`."""
-    return conn.execute(
-        "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE issue_id = ?"
-        " ORDER BY timestamp DESC, id DESC LIMIT -1 OFFSET ?)",
-        (issue_id, keep),
-    ).rowcount
+    """Delete the events of one issue but its newest `keep`, a chunk a transaction: one long
+    delete would hold the write lock past the store writer's busy timeout."""
+    edge = conn.execute(
+        "SELECT timestamp, id FROM events WHERE issue_id = ?"
+        " ORDER BY timestamp DESC, id DESC LIMIT 1 OFFSET ?",
+        (issue_id, max(keep - 1, 0)),
+    ).fetchone()
+    if edge is None:
+        return 0
+    older = "timestamp < ? OR (timestamp = ? AND id < ?)" if keep else "timestamp <= ?"
+    args = (issue_id, edge[0], edge[0], edge[1]) if keep else (issue_id, edge[0])
+    return _delete_in_chunks(
+        conn,
+        f"DELETE FROM events WHERE id IN (SELECT id FROM events WHERE issue_id = ? AND ({older})"
+        " LIMIT ?)",
+        args,
+    )
 
 
 def _cap_each_issue(conn: sqlite3.Connection, cap: int) -> int:

@@ -47,6 +47,7 @@ class _Batch:
 
 
 _STOP = object()
+_LOCKED_TRIES = 3  # each waits SQLite's busy timeout (5 s) before the rows are given up
 _POLL_SECONDS = 0.1  # how long a row may wait for the next batch when nothing wakes the writer
 
 
@@ -72,6 +73,7 @@ class Store:
         self._conn: sqlite3.Connection | None = None
         self._file: tuple[int, int] | None = None
         self._closed = False
+        self._locked_tries = 0
         self._thread = threading.Thread(target=self._run, name="inferwatch-store", daemon=True)
         self._thread.start()
 
@@ -163,11 +165,17 @@ class Store:
         for batch in batches:
             rows.extend(batch.rows)
         ok = self._commit(rows) if rows else True
+        if ok is None:  # locked by someone else for longer than the busy timeout: try again
+            self._items.extendleft(reversed(items))
+            self._wake.wait(_POLL_SECONDS)
+            return
         for batch in batches:
             batch.ok = ok
             batch.done.set()
 
-    def _commit(self, rows: list[Row]) -> bool:
+    def _commit(self, rows: list[Row]) -> bool | None:
+        """Write `rows` in one transaction: True, False (dropped and counted), or None when the
+        file stayed locked and the rows should be tried again (a few times, then dropped)."""
         changes: list[IssueChange] = []
         try:
             conn = self._connection()
@@ -181,12 +189,18 @@ class Store:
                 raise
         except (sqlite3.Error, OSError) as exc:
             self._close_connection()
-            self._drop(_reason(exc), len(rows), exc)
+            reason = _reason(exc)
+            if reason == "locked" and self._locked_tries < _LOCKED_TRIES:
+                self._locked_tries += 1
+                return None
+            self._locked_tries = 0
+            self._drop(reason, len(rows), exc)
             return False
         except Exception as exc:  # the writer must outlive any batch, or every later row is lost
             self._close_connection()
             self._drop("write_error", len(rows), exc)
             return False
+        self._locked_tries = 0
         self._count("stored", stored)
         self._notify(changes)
         return True
