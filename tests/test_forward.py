@@ -341,6 +341,20 @@ def test_submit_never_raises_and_counts_what_it_cannot_take(outbox_path: Path) -
     assert fw.stats()["dropped"] == {"too_large": 1, "closed": 1}
 
 
+def test_persist_reports_an_envelope_it_could_not_take(
+    sentry: respx.MockRouter, outbox_path: Path
+) -> None:
+    sentry.post(ENVELOPE_URL).respond(200)
+    small = envelope()
+    fw = forwarder(outbox_path, FakeClock(), max_envelope_bytes=len(small))
+    assert fw.submit(small)
+    assert fw.persist(5)
+    assert not fw.submit(small + b"x")
+    assert not fw.persist(5)  # the collector answers 503, not 200, for what was lost
+    assert fw.persist(5)
+    fw.close(1)
+
+
 def test_init_with_a_dsn_forwards_through_an_outbox_beside_the_store(
     sentry: respx.MockRouter, store_path: Path
 ) -> None:

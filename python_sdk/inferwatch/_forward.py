@@ -45,6 +45,7 @@ class _Marker:
 
     def __init__(self) -> None:
         self.done = threading.Event()
+        self.ok = True
 
 
 class Forwarder:
@@ -89,6 +90,7 @@ class Forwarder:
         self._counts: Counter[str] = Counter()
         self._logged: set[str] = set()
         self._closed = False
+        self._lost_since_marker = False
         self._threads = [
             threading.Thread(target=self._persist_loop, name="inferwatch-outbox", daemon=True),
             threading.Thread(target=self._send_loop, name="inferwatch-forward", daemon=True),
@@ -101,8 +103,9 @@ class Forwarder:
 
     # -- the public surface --------------------------------------------------------------
 
-    def submit(self, envelope: bytes) -> None:
-        """Queue one serialized envelope; never blocks, never raises (drops are counted)."""
+    def submit(self, envelope: bytes) -> bool:
+        """Queue one serialized envelope; never blocks, never raises. False when it was dropped
+        (and counted); then the next `persist` reports the loss too."""
         if self._closed:
             self._drop("closed", "the forwarder is closed")
         elif len(envelope) > self.max_envelope_bytes:
@@ -110,8 +113,11 @@ class Forwarder:
         else:
             try:
                 self._queue.put_nowait(envelope)
+                return True
             except queue.Full:
                 self._drop("queue_full", "the forward queue is full")
+        self._lost_since_marker = True
+        return False
 
     def persist(self, timeout: float = 5.0) -> bool:
         """Wait until every envelope submitted so far is in the outbox (it then survives a crash).
@@ -125,7 +131,7 @@ class Forwarder:
             self._queue.put(marker, timeout=timeout)
         except queue.Full:
             return False
-        return marker.done.wait(timeout)
+        return marker.done.wait(timeout) and marker.ok
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until everything submitted so far has been delivered (or dropped for good)."""
@@ -189,6 +195,8 @@ class Forwarder:
             self._wake.set()
             for item in items:
                 if isinstance(item, _Marker):
+                    # conservative: a loss since the last marker fails every persist after it
+                    item.ok, self._lost_since_marker = not self._lost_since_marker, False
                     item.done.set()
             if None in items:
                 return
@@ -201,6 +209,7 @@ class Forwarder:
             evicted = self.outbox.put(self.url, envelopes, self._clock())
         except Exception as exc:  # a full disk or a broken file must not kill the thread
             self._drop("outbox_error", f"cannot write the outbox: {exc}", len(bodies))
+            self._lost_since_marker = True
             return
         if evicted:
             self._drop("overflow", "the outbox is full; dropping the oldest envelopes", evicted)
