@@ -283,3 +283,11 @@ async def test_the_ingest_route_is_never_reported_by_the_collectors_own_sdk(
     inferwatch.flush(5)
     assert rows(own, "SELECT id FROM events") == []
     assert len(rows(store.path, "SELECT id FROM events")) == 1
+
+
+async def test_a_batch_sent_again_after_a_lost_answer_is_stored_once(store: Store) -> None:
+    batch = {"events": [error()]}
+    app = app_for(store)
+    assert (await post(app, batch)).status_code == 200
+    assert (await post(app, batch)).status_code == 200  # the snippet's retry
+    assert rows(store.path, "SELECT count FROM issues") == [{"count": 1}]

@@ -6,9 +6,9 @@ event is validated on its own, so one bad event never costs the good ones beside
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
-import uuid
 from importlib import resources
 from typing import Any
 
@@ -189,7 +189,8 @@ def to_sentry_event(event: schema.ErrorEvent) -> Event:
     ]
     values[-1]["mechanism"] = {"type": event.mechanism, "handled": event.handled}
     out: Event = {
-        "event_id": uuid.uuid4().hex,
+        # The same report sent again (a retry after a 503 or a lost answer) is stored once.
+        "event_id": hashlib.sha256(event.model_dump_json().encode()).hexdigest()[:32],
         "timestamp": event.ts / 1000,
         "platform": "javascript",
         "level": "error",
