@@ -217,10 +217,12 @@ def test_the_context_budget_cuts_big_inputs_and_says_so(
 
 
 def test_log_usage_stores_a_redacted_record(iw: Path) -> None:
-    inferwatch.log_usage("/predict", {"text": "hi from bob@example.com", "password": "hunter2"})
+    inferwatch.log_usage(
+        "/predict?user=bob@example.com", {"text": "hi from bob@example.com", "password": "hunter2"}
+    )
     inferwatch.flush(5)
     [usage] = rows(iw, "SELECT endpoint, data FROM usage")
-    assert usage["endpoint"] == "/predict"
+    assert usage["endpoint"] == "/predict?user=[email]"
     assert "bob@example.com" not in usage["data"] and "hunter2" not in usage["data"]
     assert "[email]" in usage["data"]
 

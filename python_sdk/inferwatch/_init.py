@@ -17,6 +17,7 @@ from ._forward import Forwarder
 from ._options import DEFAULT, Options
 from ._outbox import OUTBOX_FILE
 from ._processors import pipeline
+from ._redact import redact_text
 from ._summary import summarize
 from ._transport import LocalTransport
 from ._types import Environ
@@ -154,7 +155,7 @@ def log_usage(endpoint: str, user_input: Any) -> None:
         "usage",
         {
             "timestamp": time.time(),
-            "endpoint": str(endpoint)[:200],
+            "endpoint": redact_text(str(endpoint)[:200], runtime.options.mask),
             "request_id": request_id(),
             "data": summarize(user_input, runtime.budget),
         },

@@ -168,8 +168,20 @@ def _is_array(value: Any) -> bool:
     return hasattr(value, "shape") and hasattr(value, "dtype") and not isinstance(value, type)
 
 
+MAX_ARRAY_STATS = 1_000_000
+
+
+def _element_count(arr: Any) -> int:
+    count = 1
+    for dim in arr.shape:
+        count *= int(dim)
+    return count
+
+
 def _array(arr: Any) -> dict[str, Any]:
     out: dict[str, Any] = {"type": "array", "dtype": str(arr.dtype), "shape": list(arr.shape)}
+    if _element_count(arr) > MAX_ARRAY_STATS:
+        return out  # min/max/NaN copy the array (and sync a GPU) on every call: not for big ones
     try:
         finite = arr[arr == arr]  # NaN != NaN: works for numpy and torch alike
         out["nan_count"] = int((arr != arr).sum())
