@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ..store._timestamps import iso, parse_timestamp
+from ._shapes import number
 
 
 def ago(value: Any, now: float | None = None) -> str:
@@ -41,9 +42,14 @@ def stamp(value: Any) -> str:
 
 
 def ms(value: Any) -> str:
+    """Milliseconds for people: `4.2 ms`, `180 ms`, `1.84 s`; `—` for anything not a number.
+
+    >>> ms(1840), ms("slow")
+    ('1.84 s', '—')
+    """
+    value = number(value)
     if value is None:
         return "—"
-    value = float(value)
     if value >= 1000:
         return f"{value / 1000:.2f} s"
     return f"{value:.1f} ms" if value < 10 else f"{value:.0f} ms"
@@ -61,15 +67,20 @@ def offset(seconds: float) -> str:
 
 
 def num(value: Any) -> str:
+    """A count with thousands separators; `—` for anything not a number.
+
+    >>> num(12345), num(2.5), num([1])
+    ('12,345', '2.5', '—')
+    """
+    value = number(value)
     if value is None:
         return "—"
-    if isinstance(value, float) and not value.is_integer():
-        return f"{value:,.1f}"
-    return f"{int(value):,}"
+    return f"{value:,.0f}" if value.is_integer() else f"{value:,.1f}"
 
 
 def pct(value: Any) -> str:
-    return "—" if value is None else f"{float(value) * 100:.1f}%"
+    value = number(value)
+    return "—" if value is None else f"{value * 100:.1f}%"
 
 
 def pretty(value: Any) -> str:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..store._timestamps import parse_timestamp
+from ._shapes import loads, mapping, number, values
 
 # Seconds around the error the timeline covers: what led to it, and what the user saw just after
 # (the browser reporting a failed request comes after the backend error that caused it).
@@ -43,7 +44,7 @@ def build(conn: sqlite3.Connection, event: dict[str, Any]) -> list[Entry]:
     of the backend request it timed and the session it happened in, so a backend error finds
     the clicks before it, and a browser error finds the backend request and its error.
     """
-    ts, data = float(event["timestamp"]), event["data"]
+    ts, data = float(event["timestamp"]), mapping(event["data"])
     generations = _generations(conn, event, ts)
     ids = {i for i in (event["request_id"], *(i for _, link in generations for i in link[:2])) if i}
     others = sorted({link[2] for _, link in generations if link[2]} - {event["session_id"]})
@@ -78,18 +79,17 @@ def _source(data: dict[str, Any]) -> str:
 
 
 def _error_text(data: dict[str, Any]) -> str:
-    values = (data.get("exception") or {}).get("values") or []
-    if values:
-        return f"{values[-1].get('type')}: {values[-1].get('value') or ''}"
-    return str((data.get("logentry") or {}).get("message") or data.get("message") or "error")
+    exceptions = values(data.get("exception"))
+    if exceptions:
+        return f"{exceptions[-1].get('type')}: {exceptions[-1].get('value') or ''}"
+    return str(mapping(data.get("logentry")).get("message") or data.get("message") or "error")
 
 
 def _breadcrumbs(data: dict[str, Any]) -> list[Raw]:
-    crumbs = (data.get("breadcrumbs") or {}).get("values") or []
     source = _source(data)
     out: list[Raw] = []
-    for crumb in crumbs if isinstance(crumbs, list) else []:
-        ts = parse_timestamp(crumb.get("timestamp")) if isinstance(crumb, dict) else None
+    for crumb in values(data.get("breadcrumbs")):
+        ts = parse_timestamp(crumb.get("timestamp"))
         if ts is None:
             continue
         category = str(crumb.get("category") or "")
@@ -112,7 +112,7 @@ def _activity(conn: sqlite3.Connection, session: str | None, ts: float) -> list[
     )
     out: list[Raw] = []
     for r in rows:
-        data = json.loads(r["data"]) if r["data"] else {}
+        data = loads(r["data"])
         kind = {"click": "click", "pageview": "page view"}.get(r["type"], r["type"])
         text = str(
             data.get("selector") or data.get("path") or data.get("message") or r["url"] or ""
@@ -162,12 +162,13 @@ def _requests(conn: sqlite3.Connection, ids: set[str]) -> list[Raw]:
     )
     return [
         (
-            r["timestamp"] - r["duration_ms"] / 1000,  # the row is written when the answer is
+            # The row is written when the answer is, so the request began this much earlier.
+            r["timestamp"] - (number(r["duration_ms"]) or 0) / 1000,
             "request",
             "backend",
             f"{r['method']} {r['route']} → {r['status']} in {_ms(r['duration_ms'])}",
             r["request_id"] or "",
-            "error" if r["status"] >= 500 else "",
+            "error" if (number(r["status"]) or 0) >= 500 else "",
             None,
         )
         for r in rows
@@ -205,7 +206,7 @@ def _related(
             r["timestamp"],
             "error",
             "browser" if r["platform"] == "javascript" else "backend",
-            _error_text(json.loads(r["data"])),
+            _error_text(loads(r["data"])),
             "",
             "error",
             r["issue_id"],
@@ -214,7 +215,8 @@ def _related(
     ]
 
 
-def _ms(value: float | None) -> str:
+def _ms(raw: Any) -> str:
+    value = number(raw)
     if value is None:
         return "?"
     return f"{value / 1000:.2f} s" if value >= 1000 else f"{value:.0f} ms"
