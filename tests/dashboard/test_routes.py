@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 
 import httpx
 import pytest
@@ -128,6 +129,26 @@ def test_resolve_needs_the_csrf_token(seeded: Running) -> None:
         assert conn.execute("SELECT status FROM issues WHERE id = ?", (issue,)).fetchone()[0] == (
             "unresolved"
         )
+
+
+def test_a_status_change_while_another_writer_holds_the_store_answers_503(
+    seeded: Running,
+) -> None:
+    issue = issue_id(seeded, "TypeError")
+    csrf = csrf_of(get(seeded, "/").text)
+    holder = sqlite3.connect(seeded.store, isolation_level=None)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        # The store's busy timeout (5 s) passes before the answer: no seam to shorten it here.
+        busy = httpx.post(
+            f"{seeded.url}/issues/{issue}/status",
+            data={"status": "resolved", "csrf": csrf},
+            timeout=60,
+        )
+    finally:
+        holder.close()
+    assert busy.status_code == 503
+    assert "try again" in busy.text
 
 
 def test_a_resolved_issue_that_recurs_is_shown_as_a_regression(seeded: Running) -> None:

@@ -64,12 +64,20 @@ class Access:
     def host_allowed(self, request: Request) -> bool:
         return not self.loopback or is_loopback_host(_hostname(request.headers.get("host", "")))
 
-    def csrf_token(self) -> str:
-        """The value every form of this process carries and every POST must return."""
-        return hmac.new(self.secret, b"csrf", hashlib.sha256).hexdigest()
+    def csrf_token(self, request: Request | None) -> str:
+        """The value a form carries and its POST must return; `None` for the login form.
 
-    def csrf_ok(self, value: str | None) -> bool:
-        return value is not None and hmac.compare_digest(value.encode(), self.csrf_token().encode())
+        With a token it is bound to the session cookie the request presents, so the value the
+        public login page hands out (the same for everyone) authorizes no status change. On
+        loopback there is no session: one value per process, which only pages of this
+        dashboard can read (other sites are kept out by the `Host` check and the CSP).
+        """
+        session = request.cookies.get(COOKIE, "") if request and self.needs_login else ""
+        return hmac.new(self.secret, b"csrf:" + session.encode(), hashlib.sha256).hexdigest()
+
+    def csrf_ok(self, request: Request | None, value: str | None) -> bool:
+        expected = self.csrf_token(request)
+        return value is not None and hmac.compare_digest(value.encode(), expected.encode())
 
 
 def _hostname(host: str) -> str:

@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, urlencode
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
 
 from .._errors import StoreError
 from ..store import _queries as q
@@ -80,10 +81,12 @@ def dashboard_router(store_path: Path, access: Access, *, snippet: str | None = 
             raise HTTPException(303, "Log in first.", headers={"Location": target})
         raise HTTPException(401, "A token is needed.", headers={"WWW-Authenticate": "Bearer"})
 
-    def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    def page(
+        request: Request, name: str, status: int = 200, *, logged_out: bool = False, **context: Any
+    ) -> HTMLResponse:
         html = env.get_template(name).render(
             request=request,
-            csrf=access.csrf_token(),
+            csrf=access.csrf_token(None if logged_out else request),
             login=access.needs_login,
             snippet=snippet,
             **context,
@@ -135,12 +138,20 @@ def dashboard_router(store_path: Path, access: Access, *, snippet: str | None = 
     @protected.post("/issues/{issue_id}/status")
     async def change_status(request: Request, issue_id: int) -> Response:
         form = await _form(request)
-        if not access.csrf_ok(form.get("csrf")):
+        if not access.csrf_ok(request, form.get("csrf")):
             raise HTTPException(403, "The form has expired: reload the page and try again.")
         status = form.get("status", "")
         if status not in STATUSES:
             raise HTTPException(400, f"status must be one of {', '.join(STATUSES)}")
-        if not set_status(store_path, issue_id, status):
+        # A write waits for the store's lock (up to its busy timeout): off the event loop, so
+        # ingest in this process keeps answering meanwhile.
+        try:
+            found = await run_in_threadpool(set_status, store_path, issue_id, status)
+        except sqlite3.Error as exc:
+            raise HTTPException(
+                503, f"The store is busy or unavailable ({exc}); try again in a moment."
+            ) from None
+        if not found:
             raise HTTPException(404, f"No issue {issue_id}.")
         back = _local_path(form.get("next") or f"/issues/{issue_id}")
         return RedirectResponse(back, 303, headers=HEADERS)
@@ -173,7 +184,9 @@ def dashboard_router(store_path: Path, access: Access, *, snippet: str | None = 
     def login_form(request: Request, next: str = "/") -> Response:
         if not access.needs_login:
             return RedirectResponse("/", 303)
-        return page(request, "login.html", nav="", next=_local_path(next), failed=False)
+        return page(
+            request, "login.html", nav="", next=_local_path(next), failed=False, logged_out=True
+        )
 
     @router.post("/login")
     async def login(request: Request) -> Response:
@@ -183,7 +196,9 @@ def dashboard_router(store_path: Path, access: Access, *, snippet: str | None = 
         client = request.client.host if request.client else "-"
         if failures.blocked(client):
             raise HTTPException(429, "Too many wrong tokens; wait a little.", {"Retry-After": "5"})
-        if not access.csrf_ok(form.get("csrf")) or not access.token_matches(form.get("token", "")):
+        if not access.csrf_ok(None, form.get("csrf")) or not access.token_matches(
+            form.get("token", "")
+        ):
             failures.failed(client)
             return page(
                 request,
@@ -192,6 +207,7 @@ def dashboard_router(store_path: Path, access: Access, *, snippet: str | None = 
                 nav="",
                 next=_local_path(form.get("next", "/")),
                 failed=True,
+                logged_out=True,
             )
         response = RedirectResponse(_local_path(form.get("next", "/")), 303, headers=HEADERS)
         response.set_cookie(
