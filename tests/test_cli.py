@@ -242,3 +242,19 @@ def test_terminal_escape_sequences_from_events_are_shown_not_obeyed(
     issue = rows(seeded.store, "SELECT id FROM issues WHERE title LIKE '%evil%'")[0]["id"]
     shown = run(capsys, "show", str(issue), "--store", str(seeded.store))
     assert "\x1b" not in shown and "\\x1b[2J" in shown
+
+
+def test_json_output_escapes_c1_control_characters_from_events(
+    seeded: Seeded, capsys: pytest.CaptureFixture[str]
+) -> None:
+    title = "evil \u009b31m red"
+    seed_browser(seeded.url, message=title, selector="a")
+    store = str(seeded.store)
+    issues_out = run(capsys, "issues", "--store", store, "--json")
+    issue = next(i for i in json.loads(issues_out) if "evil" in i["title"])
+    shown = run(capsys, "show", str(issue["id"]), "--store", store, "--json")
+    exported = run(capsys, "export", "--store", store, "--format", "jsonl")
+    for out in (issues_out, shown, exported):
+        assert "\x9b" not in out and "\\u009b31m" in out
+    assert title in issue["title"]  # the same content, once parsed
+    assert json.loads(shown)["title"] == issue["title"]

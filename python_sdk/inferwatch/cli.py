@@ -35,7 +35,9 @@ def _store_arg(parser: argparse.ArgumentParser) -> None:
 
 
 def _print_json(data: Any) -> None:
-    json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
+    # ASCII JSON: the same content for scripts, and no C1 control character (U+009B is a
+    # terminal's CSI) from an event's title reaches the terminal raw.
+    json.dump(data, sys.stdout, indent=2, ensure_ascii=True)
     sys.stdout.write("\n")
 
 
@@ -238,7 +240,7 @@ def _write_export(rows: Iterator[dict[str, Any]], fmt: str, out: TextIO, total: 
         if fmt == "jsonl":
             for column in _JSON_COLUMNS & row.keys():
                 row[column] = json.loads(row[column]) if row[column] else None
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            out.write(json.dumps(row) + "\n")  # ASCII, as `--json`: stdout may be a terminal
         else:
             if writer is None:
                 writer = csv.DictWriter(out, fieldnames=list(row))
