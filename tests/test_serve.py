@@ -171,7 +171,7 @@ def test_serve_forwards_through_a_durable_outbox_beside_the_store(
     try:
         forwarder = served.collector.forwarder
         assert forwarder is not None
-        assert forwarder.submit(b'{}\n{"type":"event"}\n{}') is None
+        assert forwarder.submit(b'{}\n{"type":"event"}\n{}')
         assert forwarder.persist(5)
     finally:
         served.close()
