@@ -210,3 +210,13 @@ def test_the_sdk_keeps_its_store_within_the_retention_policy(store_path: Path) -
 def test_retention_must_be_a_policy() -> None:
     with pytest.raises(inferwatch.ConfigError, match="'retention'"):
         inferwatch.init(environ={}, retention=5)
+
+
+def test_in_app_frames_carry_their_source_lines(store_path: Path, stored_events: Events) -> None:
+    inferwatch.init(store=store_path, environ={})
+    capture_boom()
+    frames = stored_events()[0]["exception"]["values"][-1]["stacktrace"]["frames"]
+    [raising] = [f for f in frames if f["function"] == "boom"]
+    assert raising["context_line"].strip() == 'raise ValueError("boom")'
+    assert raising["pre_context"][-1].strip() == "def boom() -> None:"
+    assert all("context_line" not in f for f in frames if not f.get("in_app"))

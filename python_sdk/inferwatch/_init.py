@@ -9,6 +9,7 @@ from typing import Any, cast
 
 import sentry_sdk
 from sentry_sdk.integrations.logging import ignore_logger
+from sentry_sdk.integrations.modules import ModulesIntegration
 
 from . import _metrics, _runtime
 from ._asgi import Middleware
@@ -59,6 +60,10 @@ def init(
         auto_enabling_integrations=False,
         max_breadcrumbs=50,
         in_app_exclude=["inferwatch"],
+        # Source lines come from our own cached step (`add_source_context`), and the list of
+        # installed packages is not sent: together most of the cost of a capture.
+        include_source_context=False,
+        disabled_integrations=[ModulesIntegration()],
         debug=opts.debug,
     )
     # inferwatch's own log lines must not become events (a failing store would feed itself).
