@@ -166,7 +166,7 @@ def store_throughput(rounds: int, raw: dict[str, Any]) -> list[Row]:
     runs: dict[str, list[dict[str, Any]]] = {"api": [], "raw": []}
     for _ in range(rounds):
         for mode in runs:
-            runs[mode].append(script("store_throughput.py", mode, 3000))
+            runs[mode].append(script("store_throughput.py", mode, 10_000))
     raw["store_throughput"] = runs
     ratio = med(
         [
@@ -396,7 +396,20 @@ def machine() -> str:
     )
     return (
         f"{os.cpu_count()} x {cpu}, Python {platform.python_version()}, sentry-sdk {sentry_sdk.VERSION}, "
-        f"load average {os.getloadavg()[0]:.1f} at the start"
+        f"inferwatch at {revision()}, load average {os.getloadavg()[0]:.1f} at the start"
+    )
+
+
+def revision() -> str:
+    """The commit measured, and whether the package had uncommitted changes."""
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], capture_output=True, text=True, cwd=HERE, check=False)
+        return done.stdout.strip()
+
+    dirty = git("status", "--porcelain", "--", str(HERE.parent / "python_sdk"))
+    return (git("rev-parse", "--short", "HEAD") or "?") + (
+        " (with uncommitted changes)" if dirty else ""
     )
 
 
