@@ -136,7 +136,17 @@ _NAMED_VALUE = re.compile(
     rf"""(?<![\w.\[\]-])(["']?)([\w.\[\]-]{{0,64}}{_SECRET_WORD}[\w.\[\]-]{{0,64}})\1[ \t]*[:=][ \t]*"""
     r"""(?:"(?P<dq>[^"\n]{1,500})"|'(?P<sq>[^'\n]{1,500})'|(?P<bare>[^\s&#"'<>,;}\][][^\s&#"'<>,;}\]]*))"""
 )
-_MAY_NAME_A_SECRET = re.compile(_SECRET_WORD)
+# Plain substrings of the lower-cased text, a superset of `_SECRET_WORD` ("key" for api.?key):
+# a case-insensitive regex alternation scans a 230-character prompt ~20x slower than this.
+_SECRET_HINTS = (
+    "pass", "pwd", "secret", "token", "auth", "cookie", "credential", "csrf", "xsrf", "ssn",
+    "cvv", "cvc", "key", "signature", "private",
+)  # fmt: skip
+
+
+def _may_name_a_secret(text: str) -> bool:
+    lower = text.lower()
+    return any(hint in lower for hint in _SECRET_HINTS)
 
 
 def _named_value(match: re.Match[str]) -> str:
@@ -164,7 +174,7 @@ def redact_text(text: str, mask: Mask | None = None) -> str:
         for kind, worth_trying, regex in _RULES:
             if worth_trying(out):
                 out = regex.sub(_card if kind == "card" else f"[{kind}]", out)
-        if _MAY_NAME_A_SECRET.search(out):
+        if _may_name_a_secret(out):
             out = _NAMED_VALUE.sub(_named_value, out)
     if mask is not None:
         try:
