@@ -52,8 +52,12 @@ class ModelCall:
         request = current_request.get()
         self.request_id = request.request_id if request else None
         self.trace_id = request.trace_id if request else None
-        self.input: dict[str, Any] | None = None
-        self.output: dict[str, Any] | None = None
+        # Values are summarised only when something reads them (a failure, an INFO log line):
+        # summarising and redacting every successful call's input and output was most of what
+        # a watched model call cost.
+        self._values: dict[str, Any] = {}
+        self._summaries: dict[str, dict[str, Any] | None] = {}
+        self.output_chunks: int | None = None
         self.notes: list[dict[str, Any]] = []
         self.usage: dict[str, int] = {}
         self.first_chunk_ms: float | None = None
@@ -65,13 +69,35 @@ class ModelCall:
             self.set_input(input)
 
     def set_input(self, value: Any) -> None:
-        """Record what the model received (summarised, redacted, truncated)."""
-        self.input = summarize(value, self._budget)
-        self._log("received", input=self.input)
+        """Record what the model received (summarised, redacted and truncated when needed)."""
+        self._set("input", value)
+        if self._logging():
+            self._log("received", input=self.input)
 
     def set_output(self, value: Any) -> None:
         """Record what the model returned."""
-        self.output = summarize(value, self._budget)
+        self._set("output", value)
+
+    @property
+    def input(self) -> dict[str, Any] | None:
+        return self._summary("input")
+
+    @property
+    def output(self) -> dict[str, Any] | None:
+        summary = self._summary("output")
+        if summary is not None and self.output_chunks is not None:
+            summary["chunks"] = self.output_chunks
+        return summary
+
+    def _set(self, key: str, value: Any) -> None:
+        self._values[key] = value
+        self._summaries.pop(key, None)
+
+    def _summary(self, key: str) -> dict[str, Any] | None:
+        if key not in self._summaries:
+            value = self._values.get(key, _MISSING)
+            self._summaries[key] = None if value is _MISSING else summarize(value, self._budget)
+        return self._summaries[key]
 
     def set_usage(self, input_tokens: int | None = None, output_tokens: int | None = None) -> None:
         """Record token usage."""
@@ -144,7 +170,10 @@ class ModelCall:
                 request = current_request.get()
                 if request is not None:
                     request.failed_models.append(record)
-            self._log("returned", status=status, output=self.output, duration_ms=self.duration_ms)
+            if self._logging():
+                self._log(
+                    "returned", status=status, output=self.output, duration_ms=self.duration_ms
+                )
             self._store(status, exc)
             if _metrics.enabled:
                 self._observe(status, exc)
@@ -193,11 +222,14 @@ class ModelCall:
     def _elapsed(self) -> float:
         return round((time.perf_counter() - self._start) * 1000, 3)
 
-    def _log(self, what: str, **fields: Any) -> None:
+    def _logging(self) -> bool:
         runtime = _runtime.current()
         if runtime is not None and not runtime.options.log_model_calls:
-            return
-        if logger.isEnabledFor(logging.INFO):
+            return False
+        return logger.isEnabledFor(logging.INFO)
+
+    def _log(self, what: str, **fields: Any) -> None:
+        if self._logging():
             logger.info(
                 "model %s %s",
                 self.name,
@@ -314,8 +346,7 @@ class _Stream:
 
     def done(self) -> None:
         self.call.set_output("".join(self.text) if self.text else None)
-        if self.call.output is not None:
-            self.call.output["chunks"] = self.chunks
+        self.call.output_chunks = self.chunks
 
 
 def _arguments(signature: inspect.Signature, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
