@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 from typing import Any
 
 import inferwatch
 import pytest
+import sentry_sdk
 from fastapi import APIRouter, FastAPI, HTTPException
 from fastapi.responses import JSONResponse
 
@@ -209,3 +211,42 @@ async def test_each_request_carries_its_own_trace_id_or_the_callers(
     assert traces[0] != traces[1] and traces[2] == TRACE
     assert all(re.fullmatch(r"[0-9a-f]{32}", t) for t in traces)
     assert len(rows(store_path, "SELECT DISTINCT trace_id FROM events")) == 3
+
+
+async def test_what_a_request_sets_on_sentry_sdk_stays_with_that_request(
+    store_path: Path, stored_events: Events
+) -> None:
+    app = FastAPI()
+    inferwatch.init(app, store=store_path, environ={})
+
+    @app.get("/async/{user}")
+    async def async_user(user: str) -> None:
+        sentry_sdk.set_user({"id": user})
+        sentry_sdk.set_tag("tenant", user)
+        logging.getLogger("app").warning("about to fail for %s", user)
+        if user != "ok":
+            raise RuntimeError(f"failed for {user}")
+
+    @app.get("/sync/{user}")
+    def sync_user(user: str) -> None:  # a worker thread, with a copy of the request's context
+        sentry_sdk.set_user({"id": user})
+        raise RuntimeError(f"sync failed for {user}")
+
+    @app.get("/plain")
+    async def plain() -> None:
+        raise RuntimeError("plain")
+
+    with sentry_sdk.isolation_scope():
+        sentry_sdk.set_tag("region", "eu")  # outside any request: every request inherits it
+        async with asgi_client(app) as client:
+            for path in ("/async/ok", "/async/alice", "/sync/bob", "/plain"):
+                await client.get(path)
+    events = {e["exception"]["values"][-1]["value"]: e for e in stored_events()}
+    alice, bob, other = events["failed for alice"], events["sync failed for bob"], events["plain"]
+    assert alice["user"]["id"] == "alice" and alice["tags"]["tenant"] == "alice"
+    assert bob["user"]["id"] == "bob"
+    assert "user" not in other and "tenant" not in other["tags"]
+    crumbs = [c.get("message") for c in alice["breadcrumbs"]["values"]]
+    assert "about to fail for alice" in crumbs and "about to fail for ok" not in crumbs
+    assert not other.get("breadcrumbs", {}).get("values")
+    assert all(e["tags"]["region"] == "eu" for e in events.values())

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import sentry_sdk
+from sentry_sdk.scope import Scope as SentryScope
 from sentry_sdk.utils import event_from_exception
 
 from . import _logging, _metrics, _runtime
@@ -40,8 +41,14 @@ class Middleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request = RequestInfo.from_scope(dict(scope) if not isinstance(scope, dict) else scope)
+        request = RequestInfo.from_scope(scope if isinstance(scope, dict) else dict(scope))
         token = current_request.set(request)
+        # The request's own isolation scope, so tags, user and breadcrumbs set while serving it
+        # stay with it. Unlike `sentry_sdk.isolation_scope()` this does not also fork the
+        # current scope, which a request only writes to inside its own `new_scope()`: that
+        # second fork was a third of what the middleware cost a trivial request.
+        outer = sentry_sdk.get_isolation_scope()
+        SentryScope.set_isolation_scope(outer.fork())
         header = (b"x-request-id", request.request_id.encode("latin-1"))
         status = 0
         start = time.perf_counter()
@@ -54,17 +61,17 @@ class Middleware:
             await send(message)
 
         try:
-            with sentry_sdk.isolation_scope():
-                try:
-                    await self.app(scope, receive, send_with_id)
-                except Exception as exc:
-                    status = status or 500
-                    if not _is_ingest(scope):
-                        _capture_exception(exc)
-                    raise
-                if status >= 500 and not _is_ingest(scope):
-                    _capture_status(request, status)
+            try:
+                await self.app(scope, receive, send_with_id)
+            except Exception as exc:
+                status = status or 500
+                if not _is_ingest(scope):
+                    _capture_exception(exc)
+                raise
+            if status >= 500 and not _is_ingest(scope):
+                _capture_status(request, status)
         finally:
+            SentryScope.set_isolation_scope(outer)
             current_request.reset(token)
             _record(request, status, (time.perf_counter() - start) * 1000)
 

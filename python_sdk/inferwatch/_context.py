@@ -9,7 +9,6 @@ from __future__ import annotations
 import random
 import re
 from contextvars import ContextVar
-from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.routing import Mount
@@ -23,25 +22,33 @@ _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}
 _SENTRY_TRACE = re.compile(r"^([0-9a-f]{32})-[0-9a-f]{16}(?:-[01])?$")
 
 
-@dataclass
 class RequestInfo:
     """One HTTP request as the middleware saw it; request data is built only when needed."""
 
-    request_id: str
-    trace_id: str
-    scope: dict[str, Any]
-    failed_models: list[dict[str, Any]] = field(default_factory=list)
+    __slots__ = ("failed_models", "request_id", "scope", "trace_id")
+
+    def __init__(self, request_id: str, trace_id: str, scope: dict[str, Any]) -> None:
+        self.request_id = request_id
+        self.trace_id = trace_id
+        self.scope = scope
+        self.failed_models: list[dict[str, Any]] = []
 
     @classmethod
     def from_scope(cls, scope: dict[str, Any]) -> RequestInfo:
-        # ASGI header names are lower-case bytes; decode only the three this needs.
-        headers = {k.decode(): v.decode("latin-1") for k, v in scope["headers"] if k in _IDS}
+        # Most requests carry none of the three headers: look, and decode only what is there.
+        given: dict[bytes, bytes] | None = None
+        for name, value in scope["headers"]:
+            if name in _IDS:  # ASGI header names are lower-case bytes
+                given = given or {}
+                given[name] = value
+        if given is None:
+            trace_id = new_id()
+            return cls(trace_id, trace_id, scope)
         # Each request gets its own trace: sentry-sdk's would be one per process here, since no
         # integration of its starts a transaction for the request.
-        trace_id = _trace_id(headers) or new_id()
-        given = headers.get("x-request-id", "")
-        request_id = given if _SAFE_ID.match(given) else trace_id
-        return cls(request_id, trace_id, scope)
+        trace_id = _trace_id(given) or new_id()
+        request_id = given.get(b"x-request-id", b"").decode("latin-1")
+        return cls(request_id if _SAFE_ID.match(request_id) else trace_id, trace_id, scope)
 
     @property
     def method(self) -> str:
@@ -54,9 +61,10 @@ class RequestInfo:
         template = _included_path(self.scope) or getattr(route, "path", None)
         if not isinstance(template, str):
             return None
-        prefix = str(self.scope.get("root_path", ""))[
-            len(str(self.scope.get("app_root_path", ""))) :
-        ]
+        root_path = self.scope.get("root_path")
+        if not root_path:
+            return template
+        prefix = str(root_path)[len(str(self.scope.get("app_root_path", ""))) :]
         if not prefix:
             return template
         # Inside a Mount, `root_path` holds the matched path (`/users/42`), not the template.
@@ -107,9 +115,9 @@ def new_id() -> str:
     return f"{random.getrandbits(128):032x}"
 
 
-def _trace_id(headers: dict[str, str]) -> str | None:
-    for name, pattern in (("traceparent", _TRACEPARENT), ("sentry-trace", _SENTRY_TRACE)):
-        match = pattern.match(headers.get(name, "").strip())
+def _trace_id(headers: dict[bytes, bytes]) -> str | None:
+    for name, pattern in ((b"traceparent", _TRACEPARENT), (b"sentry-trace", _SENTRY_TRACE)):
+        match = pattern.match(headers.get(name, b"").decode("latin-1").strip())
         if match:
             return match.group(1)
     return None
