@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from inferwatch import _redact
 from inferwatch._redact import FILTERED, is_sensitive_key, redact, redact_text, redact_url
 
 
@@ -100,3 +101,25 @@ def test_query_parameters_that_name_secrets_are_filtered_in_urls() -> None:
     assert redact_url("https://app.example/chat?token=abc&q=hi&email=a@b.io") == (
         "https://app.example/chat?token=%5BFiltered%5D&q=hi&email=%5Bemail%5D"
     )
+
+
+def test_text_seen_before_is_redacted_the_same_way_and_no_secret_is_remembered() -> None:
+    clean, secret = "app/models/ranker.py", "mail bob@example.com"
+    for _ in range(2):  # the second time, clean text comes from the cache of clean strings
+        assert redact_text(clean) == clean
+        assert redact_text(secret) == "mail [email]"
+        assert redact_text(clean, lambda s: s.upper()) == "APP/MODELS/RANKER.PY"
+    assert clean in _redact._CLEAN and not any("@" in text for text in _redact._CLEAN)
+    for n in range(_redact._CLEAN_MAX_ITEMS + 10):  # bounded: emptied when full
+        redact_text(f"module_{n}.py")
+    assert len(_redact._CLEAN) <= _redact._CLEAN_MAX_ITEMS
+
+
+def test_a_long_text_is_scanned_for_every_kind_of_secret() -> None:
+    filler = "the movie was really quite good " * 300
+    text = (
+        f"{filler} bob@example.com {filler} sk-abcdefghijklmnopqrstu {filler} 4111 1111 1111 1111"
+    )
+    out = redact_text(text)
+    assert "[email]" in out and "[api_key]" in out and "[card]" in out
+    assert "bob@" not in out and len(out) < len(text)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -20,34 +20,25 @@ FILTERED = "[Filtered]"
 _DIGIT_RUN = re.compile(r"\d[\d ().+-]{8,}\d")
 
 
-def _digit_run(text: str) -> bool:
-    return _DIGIT_RUN.search(text) is not None
-
-
-def _has(*needles: str) -> Callable[[str], object]:
-    """A test for any of `needles` in one pass of a compiled regex (truthy when found)."""
-    return re.compile("|".join(map(re.escape, needles))).search
-
-
-# (kind, cheap test that must pass before the regex runs, regex): most strings skip every regex.
+# (kind, plain substrings one of which must be in the text before the regex runs, or None for a
+# run of digits, regex): most strings skip every regex. Substring tests, not a regex alternation:
+# `in` scans 10,000 characters ~15x faster than an alternation of the same needles.
 # Every pattern may only start where a token starts (a look-behind for its own characters): a
 # match that could start anywhere in a long run of its characters costs quadratic time, and
 # these strings come from anyone who can send an event.
-_RULES: list[tuple[str, Callable[[str], object], re.Pattern[str]]] = [
+_RULES: list[tuple[str, tuple[str, ...] | None, re.Pattern[str]]] = [
     (
         "jwt",
-        _has("eyJ"),
+        ("eyJ",),
         re.compile(r"(?<![\w-])eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[\w-]+"),
     ),
-    ("bearer", _has("earer", "EARER"), re.compile(r"\b[Bb](?i:earer)\s+[\w\-.~+/]{8,}=*")),
-    ("credentials", _has("asic", "ASIC"), re.compile(r"\b[Bb](?i:asic)\s+[A-Za-z0-9+/]{8,}={0,2}")),
+    ("bearer", ("earer", "EARER"), re.compile(r"\b[Bb](?i:earer)\s+[\w\-.~+/]{8,}=*")),
+    ("credentials", ("asic", "ASIC"), re.compile(r"\b[Bb](?i:asic)\s+[A-Za-z0-9+/]{8,}={0,2}")),
     # user:password@ in a URL (`postgres://admin:pw@db/app`)
-    ("credentials", _has("://"), re.compile(r"(?<=://)[^/\s:@]{1,128}:[^/\s@]{1,256}(?=@)")),
+    ("credentials", ("://",), re.compile(r"(?<=://)[^/\s:@]{1,128}:[^/\s@]{1,256}(?=@)")),
     (
         "api_key",
-        _has(
-            "k-", "AKIA", "ASIA", "ghp", "gho", "ghs", "ghu", "github_pat", "glpat", "xox", "AIza"
-        ),
+        ("k-", "AKIA", "ASIA", "ghp", "gho", "ghs", "ghu", "github_pat", "glpat", "xox", "AIza"),
         re.compile(
             r"(?<![\w-])(?:[sprk]k-(?:[A-Za-z0-9]+-)?[\w-]{16,}|(?:AKIA|ASIA)[0-9A-Z]{16}\b"
             r"|(?:ghp|gho|ghs|ghu|github_pat|glpat|xox[abprs])[-_][\w-]{16,}|AIza[\w-]{35})"
@@ -55,15 +46,15 @@ _RULES: list[tuple[str, Callable[[str], object], re.Pattern[str]]] = [
     ),
     (
         "email",
-        _has("@"),
+        ("@",),
         re.compile(
             r"(?<![\w.%+-])[\w.%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,8}\.[A-Za-z]{2,24}\b"
         ),
     ),
-    ("card", _digit_run, re.compile(r"(?<![\w-])\d(?:[ -]?\d){12,18}(?![\w-])")),
+    ("card", None, re.compile(r"(?<![\w-])\d(?:[ -]?\d){12,18}(?![\w-])")),
     (
         "phone",
-        _digit_run,
+        None,
         re.compile(
             r"(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{2,4}\)[ .-]?|\d{2,4}[ .-])"
             r"\d{3,4}[ .-]\d{3,4}(?![\w-])"
@@ -144,9 +135,11 @@ _SECRET_HINTS = (
 )  # fmt: skip
 
 
-def _may_name_a_secret(text: str) -> bool:
-    lower = text.lower()
-    return any(hint in lower for hint in _SECRET_HINTS)
+def _contains_any(text: str, needles: tuple[str, ...]) -> bool:
+    for needle in needles:  # noqa: SIM110 - `any()` over a generator is twice as slow on short text
+        if needle in text:
+            return True
+    return False
 
 
 def _named_value(match: re.Match[str]) -> str:
@@ -169,18 +162,36 @@ def redact_text(text: str, mask: Mask | None = None) -> str:
     >>> redact_text("input_value={'password': 'hunter 2'}")
     "input_value={'password': '[Filtered]'}"
     """
-    out = text
-    if len(text) >= 6:  # the shortest secret matched is an email like a@b.io
-        for kind, worth_trying, regex in _RULES:
-            if worth_trying(out):
-                out = regex.sub(_card if kind == "card" else f"[{kind}]", out)
-        if _may_name_a_secret(out):
-            out = _NAMED_VALUE.sub(_named_value, out)
+    out = text if text in _CLEAN else _redact_rules(text)
     if mask is not None:
         try:
             out = str(mask(out))
         except Exception:
             out = FILTERED
+    return out
+
+
+# Short strings that no rule changed. File and function names, levels and messages repeat from
+# event to event; a set lookup is ~20x cheaper than the tests. It holds only text with nothing to
+# redact in it, so it keeps no secret in memory; it is emptied when full.
+_CLEAN: set[str] = set()
+_CLEAN_MAX_ITEMS, _CLEAN_MAX_CHARS = 4096, 200
+
+
+def _redact_rules(text: str) -> str:
+    if len(text) < 6:  # the shortest secret matched is an email like a@b.io
+        return text
+    out = text
+    for kind, needles, regex in _RULES:
+        hit = _DIGIT_RUN.search(out) if needles is None else _contains_any(out, needles)
+        if hit:
+            out = regex.sub(_card if kind == "card" else f"[{kind}]", out)
+    if _contains_any(out.lower(), _SECRET_HINTS):
+        out = _NAMED_VALUE.sub(_named_value, out)
+    if out == text and len(text) <= _CLEAN_MAX_CHARS:
+        if len(_CLEAN) >= _CLEAN_MAX_ITEMS:
+            _CLEAN.clear()
+        _CLEAN.add(text)
     return out
 
 
@@ -200,17 +211,28 @@ def redact(value: Any, mask: Mask | None = None, *, _depth: int = 0) -> Any:
         return value
     if _depth > 20:
         return "[too deep]"
+    if isinstance(value, list | tuple):
+        return [_redact_item(v, mask, _depth + 1) for v in value]
     if isinstance(value, dict | Mapping):
         out = {}
         for k, v in value.items():
             name, sensitive = _key(k) if isinstance(k, str) else (k, False)
             out[name] = (
-                FILTERED if sensitive and v is not None else redact(v, mask, _depth=_depth + 1)
+                FILTERED if sensitive and v is not None else _redact_item(v, mask, _depth + 1)
             )
         return out
-    if isinstance(value, list | tuple):
-        return [redact(v, mask, _depth=_depth + 1) for v in value]
     return value
+
+
+def _redact_item(value: Any, mask: Mask | None, depth: int) -> Any:
+    """`redact` of one member, with the common leaves (exact str, int, float, None) handled
+    without the call: most of an event's values are leaves."""
+    kind = type(value)
+    if kind is str:
+        return redact_text(value, mask)
+    if value is None or kind is int or kind is float or kind is bool:
+        return value
+    return redact(value, mask, _depth=depth)
 
 
 def truncate(text: str, limit: int) -> str:
