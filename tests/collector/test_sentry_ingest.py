@@ -17,6 +17,7 @@ import inferwatch
 import pytest
 from fastapi import FastAPI, Response
 from inferwatch.collector import Collector, CollectorConfig, create_app
+from inferwatch.collector._sentry import INLINE_BYTES
 from inferwatch.store import Store
 
 from tests.conftest import Events, asgi_client, rows
@@ -98,6 +99,18 @@ async def test_stored_events_are_redacted(client: httpx.AsyncClient, store_path:
     [saved] = stored(store_path)
     assert saved["exception"]["values"][0]["value"] == "mail [email] failed"
     assert saved["extra"]["api_key"] == "[Filtered]"
+
+
+@pytest.mark.parametrize("padding", [0, INLINE_BYTES])
+async def test_small_envelopes_on_the_event_loop_and_large_ones_on_a_worker_thread_alike(
+    client: httpx.AsyncClient, store_path: Path, padding: int
+) -> None:
+    data = event("mail bob@example.com failed", extra={"notes": "x" * padding})
+    response = await client.post(URL, content=envelope(event_item(data)), headers=AUTH)
+    assert response.status_code == 200 and response.json() == {"id": data["event_id"]}
+    [saved] = stored(store_path)  # committed before the answer, either way
+    assert saved["exception"]["values"][0]["value"] == "mail [email] failed"
+    assert len(saved["extra"]["notes"]) == padding
 
 
 @pytest.mark.parametrize(
@@ -350,9 +363,15 @@ class RefusingStore(Store):
     def write(self, rows: Any, timeout: float = 10.0) -> bool:
         return False
 
+    async def write_async(self, rows: Any, timeout: float = 10.0) -> bool:
+        return False
+
 
 class BrokenStore(Store):
     def write(self, rows: Any, timeout: float = 10.0) -> bool:
+        raise RuntimeError("the disk caught fire")
+
+    async def write_async(self, rows: Any, timeout: float = 10.0) -> bool:
         raise RuntimeError("the disk caught fire")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
 import subprocess
@@ -172,3 +173,31 @@ def test_a_process_that_exits_without_flushing_still_stores_what_it_captured(
     )
     assert result.returncode == 0
     assert rows(store_path, "SELECT count(*) AS n FROM events") == [{"n": 300}]
+
+
+async def test_write_async_answers_once_the_rows_are_committed(store_path: Path) -> None:
+    store = Store(store_path)
+    events = [event(f"async {n}") for n in range(3)]
+    assert await asyncio.gather(*(store.write_async([("event", e)]) for e in events)) == [True] * 3
+    # committed when it answered: another connection sees every row
+    assert len(rows(store_path, "SELECT event_id FROM events")) == 3
+    store.close()
+    assert not await store.write_async([("event", event("after close"))])
+    assert store.stats()["dropped"] == {"closed": 1}
+
+
+async def test_write_async_gives_up_waiting_on_a_locked_file_and_keeps_the_rows(
+    store_path: Path,
+) -> None:
+    Store(store_path).close()
+    locker = sqlite3.connect(store_path, isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")
+    store = Store(store_path)
+    assert not await store.write_async([("event", event("while locked"))], timeout=0.3)
+    locker.execute("ROLLBACK")
+    locker.close()
+    assert store.flush(15)  # accepted before the answer: still stored once the lock is gone
+    store.close()
+    assert [r["title"] for r in rows(store_path, "SELECT title FROM issues")] == [
+        "ValueError: while locked"
+    ]

@@ -141,21 +141,42 @@ async def _ingest(
         if key is None:
             raise Refused(401, "missing key: use a DSN like http://KEY@host/1 (X-Sentry-Auth)")
         _check_key(collector, request, key)
-    items = await run_in_threadpool(_keep, collector, envelope)
+    items = await _keep(collector, envelope, len(data))
     _count(collector, items)
     return items.events[0]["event_id"] if items.events else header_event_id(envelope.headers)
 
 
-def _keep(collector: Collector, envelope: Envelope) -> Sorted:
-    """Sort the items, commit the events and hand them to the forwarder: one trip to a worker
-    thread for all three (each trip costs more than a small envelope's parsing)."""
+# Envelopes up to this size are sorted and redacted on the event loop (well under a millisecond),
+# and their commit is awaited there: a worker thread's trip cost more than the work it moved.
+INLINE_BYTES = 32 * 1024
+
+
+async def _keep(collector: Collector, envelope: Envelope, size: int) -> Sorted:
+    """Sort the items, commit the events and hand them to the forwarder (whose outbox is only
+    waited for on a worker thread, in one trip with the sorting and the commit)."""
+    if collector.forwarder is not None or size > INLINE_BYTES:
+        return await run_in_threadpool(_keep_blocking, collector, envelope)
     items = sort_items(envelope, collector.config.max_event_bytes)
-    rows: list[Row] = [("event", e) for e in items.events]
-    if rows and not collector.store.write(rows):
-        raise Refused(503, "the store cannot take events now", {"Retry-After": "5"})
+    if items.events and not await collector.store.write_async(_rows(items)):
+        raise _store_refused()
+    return items
+
+
+def _keep_blocking(collector: Collector, envelope: Envelope) -> Sorted:
+    items = sort_items(envelope, collector.config.max_event_bytes)
+    if items.events and not collector.store.write(_rows(items)):
+        raise _store_refused()
     if not collector.forward_events(items.events):
         raise Refused(503, "the forwarding outbox cannot take envelopes now", {"Retry-After": "5"})
     return items
+
+
+def _rows(items: Sorted) -> list[Row]:
+    return [("event", e) for e in items.events]
+
+
+def _store_refused() -> Refused:
+    return Refused(503, "the store cannot take events now", {"Retry-After": "5"})
 
 
 def request_key(request: Request) -> str | None:
@@ -280,9 +301,8 @@ def _event_id(holder: dict[str, Any]) -> str | None:
 
 async def store_events(collector: Collector, events: list[Event]) -> None:
     """Commit `events` to the store (503 when it cannot take them now)."""
-    rows: list[Row] = [("event", e) for e in events]
-    if rows and not await run_in_threadpool(collector.store.write, rows):
-        raise Refused(503, "the store cannot take events now", {"Retry-After": "5"})
+    if events and not await collector.store.write_async([("event", e) for e in events]):
+        raise _store_refused()
 
 
 async def persist_forwarded(forwarder: Forwarder | None) -> None:

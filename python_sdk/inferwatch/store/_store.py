@@ -7,6 +7,8 @@ Failures are counted by reason and logged once; nothing raises into the app.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import sqlite3
@@ -44,6 +46,7 @@ class _Batch:
     rows: list[Row]
     done: threading.Event = field(default_factory=threading.Event)
     ok: bool = False
+    notify: Callable[[bool], None] | None = None  # called on the writer thread once committed
 
 
 _STOP = object()
@@ -96,14 +99,35 @@ class Store:
 
     def write(self, rows: Iterable[Row], timeout: float = 10.0) -> bool:
         """Store `rows` and wait until they are committed (the collector acknowledges after)."""
-        batch = _Batch(list(rows))
+        batch = self._enqueue(_Batch(list(rows)))
+        return batch is not None and batch.done.wait(timeout) and batch.ok
+
+    async def write_async(self, rows: Iterable[Row], timeout: float = 10.0) -> bool:
+        """`write` for a coroutine: the event loop serves other requests while the rows commit,
+        and no worker thread waits for them."""
+        loop = asyncio.get_running_loop()
+        committed: asyncio.Future[bool] = loop.create_future()
+
+        def notify(ok: bool) -> None:
+            with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
+                loop.call_soon_threadsafe(_settle, committed, ok)
+
+        if self._enqueue(_Batch(list(rows), notify=notify)) is None:
+            return False
+        timer = loop.call_later(timeout, _settle, committed, False)
+        try:
+            return await committed
+        finally:
+            timer.cancel()
+
+    def _enqueue(self, batch: _Batch) -> _Batch | None:
         if self._closed or len(self._items) >= self._queue_size:
             self._drop("closed" if self._closed else "queue_full", len(batch.rows))
-            return False
+            return None
         self._items.append(batch)
         self._wake.set()
         self._count("accepted", len(batch.rows))
-        return batch.done.wait(timeout) and batch.ok
+        return batch
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until every row queued before this call is committed, or `timeout` passes."""
@@ -172,6 +196,8 @@ class Store:
         for batch in batches:
             batch.ok = ok
             batch.done.set()
+            if batch.notify is not None:
+                batch.notify(ok)
 
     def _commit(self, rows: list[Row]) -> bool | None:
         """Write `rows` in one transaction: True, False (dropped and counted), or None when the
@@ -266,6 +292,11 @@ class Store:
         if reason not in self._logged:
             self._logged.add(reason)
             logger.warning("inferwatch: store %s is dropping rows (%s): %s", self.path, reason, exc)
+
+
+def _settle(future: asyncio.Future[bool], ok: bool) -> None:
+    if not future.done():
+        future.set_result(ok)
 
 
 def _identity(path: Path) -> tuple[int, int] | None:
