@@ -201,3 +201,18 @@ async def test_write_async_gives_up_waiting_on_a_locked_file_and_keeps_the_rows(
     assert [r["title"] for r in rows(store_path, "SELECT title FROM issues")] == [
         "ValueError: while locked"
     ]
+
+
+def test_a_row_that_fails_half_way_costs_only_itself(store_path: Path) -> None:
+    store = Store(store_path)
+    good = [event("before"), event("after")]
+    # an issue row is written before the event's data fails to serialize: nothing of it may stay
+    bad = event("half-way", extra={"cycle": []})
+    bad["extra"]["cycle"].append(bad)
+    assert store.write([("event", good[0]), ("event", bad), ("nonsense", {}), ("event", good[1])])
+    store.close()
+    assert store.stats()["dropped"] == {"invalid": 2}
+    assert store.stats()["stored"] == 2
+    titles = [r["title"] for r in rows(store_path, "SELECT title FROM issues ORDER BY id")]
+    assert titles == ["ValueError: before", "ValueError: after"]
+    assert len(rows(store_path, "SELECT id FROM events")) == 2
