@@ -15,6 +15,7 @@ import respx
 from fastapi import FastAPI
 from inferwatch._forward import Forwarder
 from inferwatch.collector import Collector, CollectorConfig, create_app, snippet_source
+from inferwatch.collector._guards import INLINE_BYTES
 from inferwatch.store import Store, latest_event, list_issues, open_readonly
 
 from tests.conftest import asgi_client, rows
@@ -291,3 +292,18 @@ async def test_a_batch_sent_again_after_a_lost_answer_is_stored_once(store: Stor
     assert (await post(app, batch)).status_code == 200
     assert (await post(app, batch)).status_code == 200  # the snippet's retry
     assert rows(store.path, "SELECT count FROM issues") == [{"count": 1}]
+
+
+@pytest.mark.parametrize("clicks", [10, 400], ids=["on-the-event-loop", "on-a-worker-thread"])
+async def test_a_small_and_a_large_batch_are_stored_alike(store: Store, clicks: int) -> None:
+    events = [error()] + [
+        {"type": "click", "ts": now_ms(), "session": "s", "selector": f"button#b{n}"}
+        for n in range(clicks)
+    ]
+    body = {"events": events}
+    assert (len(json.dumps(body)) > INLINE_BYTES) == (clicks == 400)
+    response = await post(app_for(store), body)
+    assert response.json() == {"accepted": clicks + 1, "invalid": 0, "errors": []}
+    # committed before the answer
+    assert len(rows(store.path, "SELECT id FROM browser_activity")) == clicks
+    assert len(rows(store.path, "SELECT id FROM events")) == 1

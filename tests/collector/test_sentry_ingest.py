@@ -17,7 +17,7 @@ import inferwatch
 import pytest
 from fastapi import FastAPI, Response
 from inferwatch.collector import Collector, CollectorConfig, create_app
-from inferwatch.collector._sentry import INLINE_BYTES
+from inferwatch.collector._guards import INLINE_BYTES
 from inferwatch.store import Store
 
 from tests.conftest import Events, asgi_client, rows

@@ -24,6 +24,7 @@ from ..store import Row
 from . import _browser_schema as schema
 from ._collector import Collector
 from ._guards import (
+    INLINE_BYTES,
     BodyTooLarge,
     client_id,
     cors_headers,
@@ -78,13 +79,17 @@ def browser_router(collector: Collector) -> APIRouter:
         events, error = _parse(body)
         if error:
             return answer(400, {"error": error})
-        rows, invalid = await run_in_threadpool(_rows, events)  # parsing and redaction are CPU work
-        if rows and not await run_in_threadpool(collector.store.write, rows):
+        # Validation and redaction of a large batch are CPU work for a worker thread; a small
+        # one costs less than the trip there (see INLINE_BYTES).
+        small = len(body) <= INLINE_BYTES
+        rows, invalid = _rows(events) if small else await run_in_threadpool(_rows, events)
+        if rows and not await collector.store.write_async(rows):
             return answer(
                 503, {"error": "the store cannot take events now"}, **{"Retry-After": "5"}
             )
         errors = [data for kind, data in rows if kind == "event"]
-        if errors and not await run_in_threadpool(collector.forward_events, errors):
+        forwarding = errors and collector.forwarder is not None
+        if forwarding and not await run_in_threadpool(collector.forward_events, errors):
             return answer(503, {"error": "the forwarding outbox cannot take events now"})
         if _metrics.enabled:
             _metrics.observe_browser(rows, len(invalid))

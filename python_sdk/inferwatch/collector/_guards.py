@@ -7,6 +7,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
@@ -16,6 +17,12 @@ from fastapi import HTTPException, Request
 from ._config import CollectorConfig, is_loopback_host
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+
+
+# Bodies up to this size are validated and redacted on the event loop (well under a millisecond
+# for an envelope), and their commit is awaited there: a worker thread's trip cost more than the
+# work it moved. Larger ones go to a worker thread, so the loop keeps serving meanwhile.
+INLINE_BYTES = 32 * 1024
 
 
 class BodyTooLarge(HTTPException):
@@ -92,16 +99,30 @@ def uninstrumented(handler: F) -> F:
     an event about ingest would be ingested, and so on. Events captured inside are dropped, and
     `Middleware` sees the marker and leaves the route alone.
     """
+    _drop_events_while_ingesting()
 
     @functools.wraps(handler)
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with sentry_sdk.isolation_scope() as scope:
-            scope.add_event_processor(_drop)
+        # A context variable, not a scope of its own: a fork of sentry-sdk's scopes cost as much
+        # as reading a small envelope. Worker threads of the handler see it through their copy.
+        token = _ingesting.set(True)
+        try:
             return await handler(*args, **kwargs)
+        finally:
+            _ingesting.reset(token)
 
     wrapper.__inferwatch_ingest__ = True  # type: ignore[attr-defined]
     return cast(F, wrapper)
 
 
-def _drop(event: Any, hint: Any) -> None:
-    return None
+_ingesting: ContextVar[bool] = ContextVar("inferwatch_ingesting", default=False)
+
+
+@functools.cache
+def _drop_events_while_ingesting() -> None:
+    """Once a process, on the global scope, which every event passes and `init` keeps."""
+    sentry_sdk.get_global_scope().add_event_processor(_drop)
+
+
+def _drop(event: Any, hint: Any) -> Any:
+    return None if _ingesting.get() else event

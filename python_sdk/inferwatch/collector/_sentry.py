@@ -30,6 +30,7 @@ from ..store import Row
 from ._collector import Collector
 from ._decode import DecodedTooLarge, DecodeError, decode
 from ._guards import (
+    INLINE_BYTES,
     BodyTooLarge,
     client_id,
     cors_headers,
@@ -144,11 +145,6 @@ async def _ingest(
     items = await _keep(collector, envelope, len(data))
     _count(collector, items)
     return items.events[0]["event_id"] if items.events else header_event_id(envelope.headers)
-
-
-# Envelopes up to this size are sorted and redacted on the event loop (well under a millisecond),
-# and their commit is awaited there: a worker thread's trip cost more than the work it moved.
-INLINE_BYTES = 32 * 1024
 
 
 async def _keep(collector: Collector, envelope: Envelope, size: int) -> Sorted:
