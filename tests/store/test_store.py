@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import inferwatch
+import pytest
 from fastapi import FastAPI
 from inferwatch.store import Store, list_issues, open_readonly
 
@@ -216,3 +217,53 @@ def test_a_row_that_fails_half_way_costs_only_itself(store_path: Path) -> None:
     titles = [r["title"] for r in rows(store_path, "SELECT title FROM issues ORDER BY id")]
     assert titles == ["ValueError: before", "ValueError: after"]
     assert len(rows(store_path, "SELECT id FROM events")) == 2
+
+
+@pytest.mark.parametrize("careful", [False, True], ids=["one-batch", "row-by-row"])
+def test_a_batch_with_many_events_of_few_issues_counts_each_event_once(
+    store_path: Path, careful: bool
+) -> None:
+    store = Store(store_path)
+    store.add("event", event("old", environment="prod"))
+    store.flush()
+    with sqlite3.connect(store_path) as conn:
+        conn.execute("UPDATE issues SET status = 'resolved'")
+    changes: list[tuple[str, str]] = []
+    store.listeners.append(lambda c: changes.append((c.kind, c.title)))
+    batch = [
+        event("old", timestamp="2026-11-27T12:00:00Z", release="2"),
+        event("new", timestamp="2026-11-27T10:00:00Z"),
+        event("old", timestamp="2026-11-27T11:00:00Z", environment="staging"),
+        event("new", timestamp="2026-11-27T13:00:00Z", environment="dev"),
+        event("new", timestamp="2026-11-27T09:00:00Z"),
+    ]
+    batch.append(batch[1])  # delivered twice in one batch
+    if careful:  # a bad row sends the whole batch down the row-by-row path
+        batch.append(event("bad", extra={"cycle": (cycle := [])}))
+        cycle.append(cycle)
+    assert store.write([("event", e) for e in batch])
+    store.close()
+    assert changes == [
+        ("regression", "ValueError: old"),
+        ("new", "ValueError: new"),
+        ("recurrence", "ValueError: old"),
+        ("recurrence", "ValueError: new"),
+        ("recurrence", "ValueError: new"),
+    ]
+    with open_readonly(store_path) as conn:
+        issues = {i["title"]: i for i in list_issues(conn)}
+    old, new = issues["ValueError: old"], issues["ValueError: new"]
+    assert (old["count"], old["status"]) == (3, "unresolved")
+    assert (old["environment"], old["release"]) == ("staging", "2")
+    assert old["last_seen"] == "2026-11-27T12:00:00.000Z"
+    assert (new["count"], new["environment"]) == (3, "dev")
+    assert (new["first_seen"], new["last_seen"]) == (
+        "2026-11-27T10:00:00.000Z",
+        "2026-11-27T13:00:00.000Z",
+    )
+    assert rows(store_path, "SELECT last_event_id FROM issues ORDER BY id") == [
+        {"last_event_id": batch[2]["event_id"]},
+        {"last_event_id": batch[4]["event_id"]},
+    ]
+    assert len(rows(store_path, "SELECT id FROM events")) == 6
+    assert rows(store_path, "SELECT sum(count) AS n FROM issue_hours") == [{"n": 6}]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ._grouping import fingerprint, normalize_message
+from ._insert import IssueChange
 from ._queries import (
     get_issue,
     latest_event,
@@ -11,7 +12,7 @@ from ._queries import (
     list_usage,
     open_readonly,
 )
-from ._store import IssueChange, Row, Store
+from ._store import Row, Store
 
 __all__ = [
     "IssueChange",

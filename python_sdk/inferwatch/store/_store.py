@@ -9,36 +9,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import sqlite3
 import threading
-import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .._types import Event
-from . import _grouping, _schema
-from ._timestamps import event_timestamp
+from . import _schema
+from ._insert import INSERTS, IssueChange
 
 logger = logging.getLogger("inferwatch")
 
 Row = tuple[str, dict[str, Any]]
 """A row to store: its kind (`event`, `generation`, `usage`, `request`, `activity`) and data."""
-
-
-@dataclass(frozen=True)
-class IssueChange:
-    """What storing one event did to its issue, for alerting."""
-
-    kind: str  # "new", "regression" or "recurrence"
-    issue_id: int
-    title: str
-    platform: str
-    event: Event
 
 
 @dataclass
@@ -245,42 +231,33 @@ class Store:
     def _insert_all(
         self, conn: sqlite3.Connection, rows: list[Row], *, careful: bool
     ) -> tuple[int, list[IssueChange]]:
+        """Insert `rows`: run by run of one kind, or (`careful`) row by row, each in a savepoint
+        so that a row that fails half-way leaves nothing behind and costs only itself."""
         changes: list[IssueChange] = []
         stored = 0
-        for kind, data in rows:
-            stored += self._insert(conn, kind, data, changes, careful=careful)
+        runs = [[row] for row in rows] if careful else _runs(rows)
+        for run in runs:
+            kind = run[0][0]
+            if careful:
+                conn.execute("SAVEPOINT row")
+            try:
+                insert = INSERTS.get(kind)
+                if insert is None:
+                    raise ValueError(f"unknown row kind {kind!r}")
+                changes += insert(conn, [data for _, data in run])
+            except sqlite3.OperationalError:
+                raise  # the file, not a row (locked, full, read-only): the batch fails
+            except Exception as exc:  # a malformed row costs itself, never its batch or the writer
+                if not careful:
+                    raise _BadRow from exc
+                conn.execute("ROLLBACK TO row")
+                conn.execute("RELEASE row")
+                self._drop("invalid", 1, exc)
+                continue
+            if careful:
+                conn.execute("RELEASE row")
+            stored += len(run)
         return stored, changes
-
-    def _insert(
-        self,
-        conn: sqlite3.Connection,
-        kind: str,
-        data: dict[str, Any],
-        changes: list[IssueChange],
-        *,
-        careful: bool,
-    ) -> int:
-        insert = _INSERTS.get(kind)
-        if careful:
-            conn.execute("SAVEPOINT row")  # a row that fails half-way leaves nothing behind
-        try:
-            if insert is None:
-                raise ValueError(f"unknown row kind {kind!r}")
-            change = insert(conn, data)
-        except sqlite3.OperationalError:
-            raise  # the file, not the row (locked, full, read-only): the batch fails
-        except Exception as exc:  # a malformed row costs itself, never its batch or the writer
-            if not careful:
-                raise _BadRow from exc
-            conn.execute("ROLLBACK TO row")
-            conn.execute("RELEASE row")
-            self._drop("invalid", 1, exc)
-            return 0
-        if careful:
-            conn.execute("RELEASE row")
-        if isinstance(change, IssueChange):
-            changes.append(change)
-        return 1
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is not None and _identity(self.path) != self._file:
@@ -324,6 +301,17 @@ class Store:
             logger.warning("inferwatch: store %s is dropping rows (%s): %s", self.path, reason, exc)
 
 
+def _runs(rows: list[Row]) -> list[list[Row]]:
+    """`rows` cut into runs of one kind, in order."""
+    runs: list[list[Row]] = []
+    for row in rows:
+        if runs and runs[-1][0][0] == row[0]:
+            runs[-1].append(row)
+        else:
+            runs.append([row])
+    return runs
+
+
 def _settle(future: asyncio.Future[bool], ok: bool) -> None:
     if not future.done():
         future.set_result(ok)
@@ -352,127 +340,3 @@ def _reason(exc: BaseException) -> str:
         if needle in text:
             return reason
     return "write_error"
-
-
-def _insert_event(conn: sqlite3.Connection, event: Event) -> IssueChange | None:
-    event_id = str(event.get("event_id") or "")
-    if not event_id:
-        raise ValueError("event has no event_id")
-    if conn.execute("SELECT 1 FROM events WHERE event_id = ?", (event_id,)).fetchone():
-        return None  # a retried delivery: stored once
-    ts = event_timestamp(event)
-    fp = _grouping.fingerprint(event)
-    issue = conn.execute("SELECT id, status FROM issues WHERE fingerprint = ?", (fp,)).fetchone()
-    platform = str(event.get("platform") or "python")
-    title = _grouping.title(event)
-    if issue is None:
-        issue_id = conn.execute(
-            "INSERT INTO issues (fingerprint, title, culprit, level, platform, environment,"
-            " release, count, first_seen, last_seen, last_event_id)"
-            " VALUES (?,?,?,?,?,?,?,1,?,?,?)",
-            (
-                fp,
-                title,
-                _grouping.culprit(event),
-                _column(event.get("level")) or "error",
-                platform,
-                _column(event.get("environment")),
-                _column(event.get("release")),
-                ts,
-                ts,
-                event_id,
-            ),
-        ).lastrowid
-        kind = "new"
-    else:
-        issue_id = issue["id"]
-        kind = "regression" if issue["status"] == "resolved" else "recurrence"
-        conn.execute(
-            "UPDATE issues SET count = count + 1, last_seen = max(last_seen, ?), last_event_id = ?,"
-            " environment = coalesce(?, environment), release = coalesce(?, release),"
-            " regressed = CASE WHEN status = 'resolved' THEN 1 ELSE regressed END,"
-            " status = CASE WHEN status = 'resolved' THEN 'unresolved' ELSE status END"
-            " WHERE id = ?",
-            (
-                ts,
-                event_id,
-                _column(event.get("environment")),
-                _column(event.get("release")),
-                issue_id,
-            ),
-        )
-    tags = _mapping(event.get("tags"))
-    trace = _mapping(_mapping(event.get("contexts")).get("trace")).get("trace_id")
-    conn.execute(
-        "INSERT INTO events (event_id, issue_id, timestamp, platform, level, environment, release,"
-        " request_id, trace_id, session_id, data) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-        (
-            event_id,
-            issue_id,
-            ts,
-            platform,
-            _column(event.get("level")),
-            _column(event.get("environment")),
-            _column(event.get("release")),
-            _column(tags.get("request_id")),
-            _column(trace),
-            _column(tags.get("session_id")),
-            json.dumps(event, default=str),
-        ),
-    )
-    assert issue_id is not None
-    return IssueChange(kind, issue_id, title, platform, event)
-
-
-def _column(value: Any) -> str | None:
-    """A text column from an event field that should be a string but may be anything."""
-    if value is None or isinstance(value, str):
-        return value
-    return json.dumps(value, default=str)[:200]
-
-
-def _mapping(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _columns(
-    table: str, names: tuple[str, ...]
-) -> Callable[[sqlite3.Connection, dict[str, Any]], None]:
-    sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
-
-    def insert(conn: sqlite3.Connection, data: dict[str, Any]) -> None:
-        values = [data.get(n) for n in names]
-        values = [json.dumps(v, default=str) if isinstance(v, dict | list) else v for v in values]
-        if values[0] is None:
-            values[0] = time.time()
-        conn.execute(sql, values)
-
-    return insert
-
-
-_INSERTS: dict[str, Callable[[sqlite3.Connection, dict[str, Any]], IssueChange | None]] = {
-    "event": _insert_event,
-    "generation": _columns(
-        "generations",
-        (
-            "timestamp",
-            "source",
-            "model",
-            "version",
-            "status",
-            "duration_ms",
-            "first_chunk_ms",
-            "input_tokens",
-            "output_tokens",
-            "error_type",
-            "request_id",
-            "trace_id",
-            "session_id",
-        ),
-    ),
-    "usage": _columns("usage", ("timestamp", "endpoint", "request_id", "data")),
-    "request": _columns(
-        "requests", ("timestamp", "method", "route", "status", "duration_ms", "request_id")
-    ),
-    "activity": _columns("browser_activity", ("timestamp", "type", "session_id", "url", "data")),
-}
