@@ -32,7 +32,9 @@ class _Batch:
     rows: list[Row]
     done: threading.Event = field(default_factory=threading.Event)
     ok: bool = False
-    notify: Callable[[bool], None] | None = None  # called on the writer thread once committed
+    # A coroutine's batch: its future is settled on its loop, with the batch's others at once.
+    loop: asyncio.AbstractEventLoop | None = None
+    future: asyncio.Future[bool] | None = None
 
 
 class _BadRow(Exception):
@@ -97,14 +99,9 @@ class Store:
         and no worker thread waits for them."""
         loop = asyncio.get_running_loop()
         committed: asyncio.Future[bool] = loop.create_future()
-
-        def notify(ok: bool) -> None:
-            with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
-                loop.call_soon_threadsafe(_settle, committed, ok)
-
-        if self._enqueue(_Batch(list(rows), notify=notify)) is None:
+        if self._enqueue(_Batch(list(rows), loop=loop, future=committed)) is None:
             return False
-        timer = loop.call_later(timeout, _settle, committed, False)
+        timer = loop.call_later(timeout, _settle, [(committed, False)])
         try:
             return await committed
         finally:
@@ -183,11 +180,15 @@ class Store:
             self._items.extendleft(reversed(items))
             self._wake.wait(_POLL_SECONDS)
             return
+        waiting: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[bool], bool]]] = {}
         for batch in batches:
             batch.ok = ok
             batch.done.set()
-            if batch.notify is not None:
-                batch.notify(ok)
+            if batch.loop is not None and batch.future is not None:
+                waiting.setdefault(batch.loop, []).append((batch.future, ok))
+        for loop, futures in waiting.items():  # one wake-up a loop, however many batches
+            with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
+                loop.call_soon_threadsafe(_settle, futures)
 
     def _commit(self, rows: list[Row]) -> bool | None:
         """Write `rows` in one transaction: True, False (dropped and counted), or None when the
@@ -312,9 +313,10 @@ def _runs(rows: list[Row]) -> list[list[Row]]:
     return runs
 
 
-def _settle(future: asyncio.Future[bool], ok: bool) -> None:
-    if not future.done():
-        future.set_result(ok)
+def _settle(futures: list[tuple[asyncio.Future[bool], bool]]) -> None:
+    for future, ok in futures:
+        if not future.done():
+            future.set_result(ok)
 
 
 def _identity(path: Path) -> tuple[int, int] | None:
