@@ -1,9 +1,10 @@
-"""How each kind of row is inserted: a whole run of rows of one kind with a few statements.
+"""How each kind of row is inserted: all the rows of one kind in a batch with a few statements.
 
-Every statement is a trip out of the GIL and back for the writer thread, which shares it with
-the app (or the collector's event loop): events are checked for duplicates and their issues read
-once a batch, each issue is updated once however many of its events the batch holds, and the
-rows go in with one `executemany`.
+Every step of a statement is a trip out of the GIL and back for the writer thread, which shares
+it with the app (or the collector's event loop); while that thread is busy, getting the GIL back
+can take up to the interpreter's switch interval (5 ms). So events are checked for duplicates and
+their issues read once a batch, each issue is updated once however many of its events the batch
+holds, and rows go in with one multi-row INSERT: one step, where `executemany` takes one a row.
 """
 
 from __future__ import annotations
@@ -33,7 +34,22 @@ class IssueChange:
 
 Inserter = Callable[[sqlite3.Connection, list[dict[str, Any]]], list[IssueChange]]
 
-_IN_CHUNK = 500  # bound parameters a statement, well under SQLite's limit
+_IN_CHUNK = 500  # values of an IN (...) list
+_MAX_PARAMS = 10_000  # bound parameters a statement, well under SQLite's limit (32,766)
+
+_EVENT_COLUMNS = (
+    "event_id",
+    "issue_id",
+    "timestamp",
+    "platform",
+    "level",
+    "environment",
+    "release",
+    "request_id",
+    "trace_id",
+    "session_id",
+    "data",
+)
 
 
 @dataclass
@@ -87,13 +103,22 @@ def insert_events(conn: sqlite3.Connection, events: list[Event]) -> list[IssueCh
                 issue.id,
             ),
         )
-    conn.executemany(
-        "INSERT INTO events (event_id, issue_id, timestamp, platform, level, environment, release,"
-        " request_id, trace_id, session_id, data) VALUES (:event_id, :issue_id, :timestamp,"
-        " :platform, :level, :environment, :release, :request_id, :trace_id, :session_id, :data)",
-        rows,
-    )
+    insert_rows(conn, "events", _EVENT_COLUMNS, [[r[c] for c in _EVENT_COLUMNS] for r in rows])
     return changes
+
+
+def insert_rows(
+    conn: sqlite3.Connection, table: str, names: tuple[str, ...], rows: list[list[Any]]
+) -> None:
+    """`rows` (values in the order of `names`) with one INSERT a chunk of rows."""
+    per_statement = _MAX_PARAMS // len(names)
+    row_marks = "(" + ",".join("?" * len(names)) + ")"
+    for start in range(0, len(rows), per_statement):
+        chunk = rows[start : start + per_statement]
+        conn.execute(
+            f"INSERT INTO {table} ({', '.join(names)}) VALUES {','.join([row_marks] * len(chunk))}",
+            [value for row in chunk for value in row],
+        )
 
 
 def _event_rows(events: list[Event]) -> list[dict[str, Any]]:
@@ -191,8 +216,6 @@ def _mapping(value: Any) -> dict[str, Any]:
 
 
 def _columns(table: str, names: tuple[str, ...]) -> Inserter:
-    sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
-
     def values(data: dict[str, Any]) -> list[Any]:
         out = [data.get(n) for n in names]
         out = [json.dumps(v, default=str) if isinstance(v, dict | list) else v for v in out]
@@ -201,7 +224,7 @@ def _columns(table: str, names: tuple[str, ...]) -> Inserter:
         return out
 
     def insert(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> list[IssueChange]:
-        conn.executemany(sql, [values(data) for data in rows])
+        insert_rows(conn, table, names, [values(data) for data in rows])
         return []
 
     return insert

@@ -232,11 +232,11 @@ class Store:
     def _insert_all(
         self, conn: sqlite3.Connection, rows: list[Row], *, careful: bool
     ) -> tuple[int, list[IssueChange]]:
-        """Insert `rows`: run by run of one kind, or (`careful`) row by row, each in a savepoint
+        """Insert `rows`: kind by kind, or (`careful`) row by row, each in a savepoint
         so that a row that fails half-way leaves nothing behind and costs only itself."""
         changes: list[IssueChange] = []
         stored = 0
-        runs = [[row] for row in rows] if careful else _runs(rows)
+        runs = [[row] for row in rows] if careful else _by_kind(rows)
         for run in runs:
             kind = run[0][0]
             if careful:
@@ -302,15 +302,13 @@ class Store:
             logger.warning("inferwatch: store %s is dropping rows (%s): %s", self.path, reason, exc)
 
 
-def _runs(rows: list[Row]) -> list[list[Row]]:
-    """`rows` cut into runs of one kind, in order."""
-    runs: list[list[Row]] = []
+def _by_kind(rows: list[Row]) -> list[list[Row]]:
+    """`rows` grouped by kind, each group in order (kinds go to tables of their own, so the
+    order between kinds does not matter, and a request row between two events costs nothing)."""
+    groups: dict[str, list[Row]] = {}
     for row in rows:
-        if runs and runs[-1][0][0] == row[0]:
-            runs[-1].append(row)
-        else:
-            runs.append([row])
-    return runs
+        groups.setdefault(row[0], []).append(row)
+    return list(groups.values())
 
 
 def _settle(futures: list[tuple[asyncio.Future[bool], bool]]) -> None:
