@@ -103,11 +103,11 @@ def insert_events(conn: sqlite3.Connection, events: list[Event]) -> list[IssueCh
                 issue.id,
             ),
         )
-    insert_rows(conn, "events", _EVENT_COLUMNS, [[r[c] for c in _EVENT_COLUMNS] for r in rows])
+    _insert_rows(conn, "events", _EVENT_COLUMNS, [[r[c] for c in _EVENT_COLUMNS] for r in rows])
     return changes
 
 
-def insert_rows(
+def _insert_rows(
     conn: sqlite3.Connection, table: str, names: tuple[str, ...], rows: list[list[Any]]
 ) -> None:
     """`rows` (values in the order of `names`) with one INSERT a chunk of rows."""
@@ -224,7 +224,7 @@ def _columns(table: str, names: tuple[str, ...]) -> Inserter:
         return out
 
     def insert(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> list[IssueChange]:
-        insert_rows(conn, table, names, [values(data) for data in rows])
+        _insert_rows(conn, table, names, [values(data) for data in rows])
         return []
 
     return insert
