@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 import time
 import uuid
 from pathlib import Path
@@ -9,7 +11,7 @@ from pathlib import Path
 import pytest
 from inferwatch import ConfigError
 from inferwatch.store import Store
-from inferwatch.store._retention import Retention, apply_retention
+from inferwatch.store._retention import Pruner, Retention, apply_retention
 
 from tests.conftest import rows
 
@@ -107,3 +109,22 @@ def test_the_dashboard_counters_are_bounded_and_their_totals_kept(tmp_path: Path
     assert rows(path, "SELECT affected FROM issue_stats")[0]["affected"] == 5
     keys = rows(path, "SELECT key FROM issue_keys ORDER BY seen DESC")
     assert [k["key"] for k in keys] == ["req-0", "req-1"]
+
+
+def test_a_pruner_on_a_locked_store_waits_its_turn_with_one_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "events.db"
+    seed(path, [event("old", NOW - 90 * 86400)])
+    locker = sqlite3.connect(path, isolation_level=None, timeout=0)
+    locker.execute("BEGIN EXCLUSIVE")  # longer than the pruner's busy timeout
+    with caplog.at_level(logging.WARNING, logger="inferwatch"):
+        pruner = Pruner(path, Retention(), every=0.2)
+        time.sleep(6)
+        locker.execute("ROLLBACK")
+        time.sleep(1)
+        pruner.close()
+    locker.close()
+    put_off = [r for r in caplog.records if "retention put off" in r.getMessage()]
+    assert put_off and all(r.levelno == logging.WARNING and not r.exc_info for r in put_off)
+    assert stored(path) == {"old": 0}  # done once the lock was gone

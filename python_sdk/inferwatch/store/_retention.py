@@ -90,6 +90,8 @@ class Pruner:
         while not self._stop.is_set():
             try:
                 apply_retention(self.path, self.policy)
+            except sqlite3.OperationalError as exc:  # busy or locked: the writers go first
+                logger.warning("inferwatch: retention put off (%s); will try again", exc)
             except Exception:
                 logger.exception("inferwatch: retention failed; will try again")
             self._stop.wait(self.every)
