@@ -99,6 +99,7 @@ async def test_an_unhandled_exception_is_captured_with_route_request_and_id(
             },
         )
     assert response.status_code == 500
+    assert response.headers["x-request-id"] == "req-9"  # Starlette's own 500 answer too
     [event] = stored_events()
     assert event["transaction"] == "/items/{item_id}"
     assert event["tags"]["request_id"] == "req-9"
@@ -197,7 +198,12 @@ def test_init_with_an_app_adds_the_middleware_once(store_path: Path) -> None:
     app = FastAPI()
     inferwatch.init(app, store=store_path, environ={})
     inferwatch.init(app, store=store_path, environ={})
-    assert [m.cls for m in app.user_middleware] == [inferwatch.Middleware]
+    layers, stack = [], app.build_middleware_stack()
+    while stack is not None:
+        layers.append(type(stack))
+        stack = getattr(stack, "app", None)
+    assert layers.count(inferwatch.Middleware) == 1
+    assert layers[0] is inferwatch.Middleware  # outside Starlette's ServerErrorMiddleware
 
 
 async def test_each_request_carries_its_own_trace_id_or_the_callers(

@@ -30,8 +30,9 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 class Middleware:
     """Request ids, error capture and timing for every HTTP request of an ASGI app.
 
-    >>> app.add_middleware(inferwatch.Middleware)  # doctest: +SKIP
-    (`inferwatch.init(app)` does this for you.)
+    >>> served = inferwatch.Middleware(app)  # doctest: +SKIP
+    (`inferwatch.init(app)` does this for you, around the whole app: outside Starlette's error
+    middleware, so the 500 it answers for an unhandled exception carries the id too.)
     """
 
     def __init__(self, app: ASGIApp) -> None:

@@ -104,9 +104,29 @@ def outbox_path(opts: Options) -> Path | None:
 
 
 def add_middleware(app: Any) -> None:
-    """Add `Middleware` to a Starlette/FastAPI app, once."""
-    if not any(getattr(m, "cls", None) is Middleware for m in app.user_middleware):
-        app.add_middleware(Middleware)
+    """Put `Middleware` around a Starlette/FastAPI app, once: outside Starlette's own error
+    middleware, so that the 500 it answers for an unhandled exception carries X-Request-ID too
+    (`app.add_middleware` would put it inside, where that answer never passes)."""
+    build = getattr(app, "build_middleware_stack", None)
+    if build is None:
+        logger.warning(
+            "inferwatch: %r is not a Starlette or FastAPI app; wrap it yourself:"
+            " app = inferwatch.Middleware(app)",
+            app,
+        )
+        return
+    if getattr(build, "inferwatch_wrapped", False) or any(
+        getattr(m, "cls", None) is Middleware for m in app.user_middleware
+    ):
+        return  # `init` called again, or the middleware added by hand
+
+    def build_with_inferwatch() -> Any:
+        return Middleware(build())
+
+    build_with_inferwatch.inferwatch_wrapped = True  # type: ignore[attr-defined]
+    app.build_middleware_stack = build_with_inferwatch
+    if app.middleware_stack is not None:  # already serving: wrap the stack it serves with
+        app.middleware_stack = Middleware(app.middleware_stack)
 
 
 def flush(timeout: float = 5.0) -> bool:
