@@ -220,3 +220,28 @@ def test_in_app_frames_carry_their_source_lines(store_path: Path, stored_events:
     assert raising["context_line"].strip() == 'raise ValueError("boom")'
     assert raising["pre_context"][-1].strip() == "def boom() -> None:"
     assert all("context_line" not in f for f in frames if not f.get("in_app"))
+
+
+def leaky() -> None:
+    password = "hunter2-but-longer"  # a secret hard-coded in the app's own source
+    owner = "ops@example.com"
+    raise ValueError(f"login failed for {len(password)} {len(owner)}")
+
+
+def test_secrets_in_the_apps_own_source_lines_are_redacted(
+    store_path: Path, stored_events: Events
+) -> None:
+    inferwatch.init(store=store_path, environ={})
+    for _ in range(2):  # the second time, from the cache of lines known clean
+        try:
+            leaky()
+        except ValueError as exc:
+            inferwatch.capture_exception(exc)
+    assert inferwatch.flush()
+    for event in stored_events():
+        frames = event["exception"]["values"][-1]["stacktrace"]["frames"]
+        [raising] = [f for f in frames if f["function"] == "leaky"]
+        source = "\n".join([*raising["pre_context"], raising["context_line"]])
+        assert "hunter2" not in source and "ops@example.com" not in source
+        assert 'password = "[Filtered]"' in source and "[email]" in source
+        assert "raise ValueError" in raising["context_line"]

@@ -12,7 +12,7 @@ from typing import Any
 from ._context import current_request
 from ._model import model_record_of
 from ._options import Options
-from ._redact import redact
+from ._redact import redact, redact_text
 from ._types import Event, Hint
 
 Step = Callable[[Event, Hint], "Event | None"]
@@ -99,8 +99,10 @@ def _add_lines(frame: dict[str, Any]) -> None:
     lines = linecache.getlines(path)
     if not 0 < lineno <= len(lines):
         return
+    # Redacted here, once a line: the app's own code may hold a secret (a hard-coded key or
+    # password), and a line seen before answers from the cache of text known clean.
     cut = [
-        line.rstrip("\n")[:500]
+        redact_text(line.rstrip("\n")[:500])
         for line in lines[max(0, lineno - 1 - CONTEXT_LINES) : lineno + CONTEXT_LINES]
     ]
     at = min(lineno - 1, CONTEXT_LINES)
@@ -127,9 +129,9 @@ def redactor(options: Options) -> Step:
 
 
 def _redact_stacks(block: Any, options: Options) -> Any:
-    """Exception or thread values with their frames' `vars` redacted: a frame's file, function
-    and source lines are the app's code, not its users' data, and are most of an event (20
-    frames of 11 lines), so walking them was most of the cost of a capture."""
+    """Exception or thread values with their frames' `vars` redacted: a frame's file and
+    function are the app's code, not its users' data, and its source lines were redacted when
+    `add_source_context` read them; walking them all again was most of the cost of a capture."""
     values = block.get("values") if isinstance(block, dict) else None
     if not isinstance(values, list):
         return redact(block, options.mask)
