@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -23,7 +25,7 @@ from tests.conftest import asgi_client, rows
 def event(value: str, **extra: Any) -> dict[str, Any]:
     return {
         "event_id": uuid.uuid4().hex,
-        "timestamp": extra.pop("timestamp", "2026-11-27T10:00:00Z"),
+        "timestamp": extra.pop("timestamp", "2026-11-20T10:00:00Z"),
         "platform": "python",
         "exception": {"values": [{"type": "ValueError", "value": value}]},
         **extra,
@@ -32,8 +34,8 @@ def event(value: str, **extra: Any) -> dict[str, Any]:
 
 def test_events_become_issues_with_counts_and_first_and_last_seen(store_path: Path) -> None:
     store = Store(store_path)
-    store.add("event", event("user 1 missing", timestamp="2026-11-27T10:00:00Z"))
-    store.add("event", event("user 2 missing", timestamp="2026-11-27T11:00:00Z"))
+    store.add("event", event("user 1 missing", timestamp="2026-11-20T10:00:00Z"))
+    store.add("event", event("user 2 missing", timestamp="2026-11-20T11:00:00Z"))
     store.add("event", event("disk full"))
     store.close()
     with open_readonly(store_path) as conn:
@@ -41,8 +43,8 @@ def test_events_become_issues_with_counts_and_first_and_last_seen(store_path: Pa
     first = issues["ValueError: user 1 missing"]
     assert first["count"] == 2 and first["status"] == "unresolved"
     assert (first["first_seen"], first["last_seen"]) == (
-        "2026-11-27T10:00:00.000Z",
-        "2026-11-27T11:00:00.000Z",
+        "2026-11-20T10:00:00.000Z",
+        "2026-11-20T11:00:00.000Z",
     )
     assert issues["ValueError: disk full"]["count"] == 1
 
@@ -231,11 +233,11 @@ def test_a_batch_with_many_events_of_few_issues_counts_each_event_once(
     changes: list[tuple[str, str]] = []
     store.listeners.append(lambda c: changes.append((c.kind, c.title)))
     batch = [
-        event("old", timestamp="2026-11-27T12:00:00Z", release="2"),
-        event("new", timestamp="2026-11-27T10:00:00Z"),
-        event("old", timestamp="2026-11-27T11:00:00Z", environment="staging"),
-        event("new", timestamp="2026-11-27T13:00:00Z", environment="dev"),
-        event("new", timestamp="2026-11-27T09:00:00Z"),
+        event("old", timestamp="2026-11-20T12:00:00Z", release="2"),
+        event("new", timestamp="2026-11-20T10:00:00Z"),
+        event("old", timestamp="2026-11-20T11:00:00Z", environment="staging"),
+        event("new", timestamp="2026-11-20T13:00:00Z", environment="dev"),
+        event("new", timestamp="2026-11-20T09:00:00Z"),
     ]
     batch.append(batch[1])  # delivered twice in one batch
     if careful:  # a bad row sends the whole batch down the row-by-row path
@@ -255,11 +257,11 @@ def test_a_batch_with_many_events_of_few_issues_counts_each_event_once(
     old, new = issues["ValueError: old"], issues["ValueError: new"]
     assert (old["count"], old["status"]) == (3, "unresolved")
     assert (old["environment"], old["release"]) == ("staging", "2")
-    assert old["last_seen"] == "2026-11-27T12:00:00.000Z"
+    assert old["last_seen"] == "2026-11-20T12:00:00.000Z"
     assert (new["count"], new["environment"]) == (3, "dev")
     assert (new["first_seen"], new["last_seen"]) == (
-        "2026-11-27T10:00:00.000Z",
-        "2026-11-27T13:00:00.000Z",
+        "2026-11-20T10:00:00.000Z",
+        "2026-11-20T13:00:00.000Z",
     )
     assert rows(store_path, "SELECT last_event_id FROM issues ORDER BY id") == [
         {"last_event_id": batch[2]["event_id"]},
@@ -267,3 +269,25 @@ def test_a_batch_with_many_events_of_few_issues_counts_each_event_once(
     ]
     assert len(rows(store_path, "SELECT id FROM events")) == 6
     assert rows(store_path, "SELECT sum(count) AS n FROM issue_hours") == [{"n": 6}]
+
+
+def test_a_clock_far_ahead_is_stored_at_arrival_and_a_little_ahead_is_kept(
+    store_path: Path,
+) -> None:
+    now = time.time()
+    store = Store(store_path)
+    ahead = [("event", event("slightly ahead", timestamp=now + 30))]
+    ahead += [("event", event("years ahead", timestamp=now + 5 * 365 * 86400))]
+    ahead += [("activity", {"timestamp": now + 86400, "type": "click", "session_id": "s"})]
+    assert store.write(ahead)
+    store.close()
+    times = {
+        r["title"]: r["last_seen"] for r in rows(store_path, "SELECT title, last_seen FROM issues")
+    }
+    assert times["ValueError: slightly ahead"] == pytest.approx(now + 30)
+    assert now <= times["ValueError: years ahead"] <= time.time()
+    [activity] = rows(store_path, "SELECT timestamp FROM browser_activity")
+    assert now <= activity["timestamp"] <= time.time()
+    # the event keeps the time its client sent, for whoever looks into the clock
+    data = [json.loads(r["data"]) for r in rows(store_path, "SELECT data FROM events")]
+    assert max(d["timestamp"] for d in data) == pytest.approx(now + 5 * 365 * 86400)

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from .._types import Event
 from . import _grouping
-from ._timestamps import event_timestamp
+from ._timestamps import event_timestamp, stored_timestamp
 
 
 @dataclass(frozen=True)
@@ -219,8 +218,7 @@ def _columns(table: str, names: tuple[str, ...]) -> Inserter:
     def values(data: dict[str, Any]) -> list[Any]:
         out = [data.get(n) for n in names]
         out = [json.dumps(v, default=str) if isinstance(v, dict | list) else v for v in out]
-        if out[0] is None:
-            out[0] = time.time()
+        out[0] = stored_timestamp(out[0])  # every table's first column is its timestamp
         return out
 
     def insert(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> list[IssueChange]:

@@ -29,8 +29,22 @@ def parse_timestamp(value: object) -> float | None:
     return seconds if 0 <= seconds <= _LATEST else None
 
 
+# A client clock may run ahead by a little; beyond that the time is the clock's fault, and a
+# far-future event would keep its issue at the top of every list for years. As Sentry does, such
+# an event is stored at the time it arrived (the event's own `timestamp` is kept as sent).
+MAX_FUTURE_SECONDS = 60.0
+
+
+def stored_timestamp(value: object) -> float:
+    """When a row happened, for the store: `value` parsed, or now when it is missing, invalid
+    or more than a minute in the future."""
+    now = time.time()
+    seconds = parse_timestamp(value)
+    return now if seconds is None or seconds > now + MAX_FUTURE_SECONDS else seconds
+
+
 def event_timestamp(event: Event) -> float:
-    return parse_timestamp(event.get("timestamp")) or time.time()
+    return stored_timestamp(event.get("timestamp"))
 
 
 def iso(ts: float | None) -> str | None:
