@@ -13,9 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from inferwatch import cli
 from inferwatch.cli import main
 from inferwatch.serve import ServeConfig, build, snippet_tag
-from inferwatch.store import Store
+from inferwatch.store import Store, open_readonly
 
 from tests.conftest import LiveServer, free_port, rows
 from tests.dashboard._seed import KEY, seed_backend, seed_browser
@@ -258,3 +259,44 @@ def test_json_output_escapes_c1_control_characters_from_events(
         assert "\x9b" not in out and "\\u009b31m" in out
     assert title in issue["title"]  # the same content, once parsed
     assert json.loads(shown)["title"] == issue["title"]
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_csv_export_is_no_formula_for_a_spreadsheet_and_no_escape_for_a_terminal(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "events.db"
+    store = Store(path)
+    endpoints = ['=HYPERLINK("http://evil.example")', "@SUM(A1)", "/ok", "red \x1b[31m \x9b2J"]
+    assert store.write([("usage", {"endpoint": e}) for e in endpoints])
+    store.close()
+    out = tmp_path / "usage.csv"
+    assert (
+        main(
+            [
+                "export",
+                "--store",
+                str(path),
+                "--kind",
+                "usage",
+                "--format",
+                "csv",
+                "--output",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    with open(out, newline="", encoding="utf-8") as f:
+        saved = [r["endpoint"] for r in csv.DictReader(f)]
+    assert saved == ['\'=HYPERLINK("http://evil.example")', "'@SUM(A1)", "/ok", endpoints[3]]
+    terminal = Terminal()
+    with open_readonly(path) as conn:
+        usage = (dict(r) for r in conn.execute("SELECT timestamp, endpoint FROM usage ORDER BY id"))
+        cli._write_export(usage, "csv", terminal, 4)
+    assert "\x1b" not in terminal.getvalue() and "\x9b" not in terminal.getvalue()
+    assert "red \\x1b[31m \\x9b2J" in terminal.getvalue()

@@ -49,7 +49,12 @@ def _say(text: str = "") -> None:
 
     A crafted error message must not be able to drive the terminal (escape sequences).
     """
-    print(_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text))
+    print(_visible(text))
+
+
+def _visible(text: str) -> str:
+    """`text` with its control characters written out (`\\x1b`)."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def _table(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str, int]]) -> None:
@@ -234,6 +239,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def _write_export(rows: Iterator[dict[str, Any]], fmt: str, out: TextIO, total: int) -> int:
     writer: Any = None
+    terminal = out.isatty()
     n = 0
     for n, row in enumerate(rows, 1):
         row["timestamp"] = iso(row["timestamp"])
@@ -245,12 +251,23 @@ def _write_export(rows: Iterator[dict[str, Any]], fmt: str, out: TextIO, total: 
             if writer is None:
                 writer = csv.DictWriter(out, fieldnames=list(row))
                 writer.writeheader()
-            writer.writerow(row)
+            writer.writerow({k: _csv_cell(v, terminal) for k, v in row.items()})
         if n % _PROGRESS_EVERY == 0:
             print(f"\r{n}/{total} rows", end="", file=sys.stderr, flush=True)
     if n >= _PROGRESS_EVERY:
         print(file=sys.stderr)
     return n
+
+
+def _csv_cell(value: Any, terminal: bool) -> Any:
+    """A CSV cell that a spreadsheet will not run and a terminal will not obey: text from apps
+    and browsers that starts like a formula gets a leading `'` (OWASP's advice against CSV
+    injection), and control characters are made visible when the CSV goes to a terminal."""
+    if not isinstance(value, str):
+        return value
+    if value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        value = "'" + value
+    return _visible(value) if terminal else value
 
 
 def _since(value: str | None) -> float:
