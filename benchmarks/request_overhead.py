@@ -5,10 +5,11 @@ Two measures. In-app: the serving thread's CPU per request, calling the ASGI app
 server, no network): the strictest view of what the middleware adds. Latency: the app served by
 uvicorn on loopback, requests sent one after another on a keep-alive connection from this process
 to the server's, each timed from its first byte sent to its last byte received: what a caller of
-the endpoint waits, which is what the 15% goal is about.
+the endpoint waits, which is what the 15% goal is about. The configurations' servers run side by
+side and the requests alternate between them.
 
     python benchmarks/request_overhead.py bare|sentry|inferwatch           # in-app
-    python benchmarks/request_overhead.py latency bare|sentry|inferwatch   # over HTTP
+    python benchmarks/request_overhead.py latency bare sentry inferwatch   # over HTTP, side by side
 """
 
 from __future__ import annotations
@@ -115,35 +116,66 @@ def serve(config: str, port: int) -> None:
         uvicorn.run(build(config, Path(tmp)), host="127.0.0.1", port=port, log_level="warning")
 
 
-def latency(config: str) -> dict[str, Any]:
+def latency(configs: list[str]) -> dict[str, Any]:
     """Median round trip of sequential requests to the app under uvicorn, and the server
-    process's CPU (all its threads) per request."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen([sys.executable, __file__, "serve", config, str(port)])
+    process's CPU (all its threads) per request, for each of `configs`. Their servers run at
+    the same time and the requests alternate between them, so that a slow moment of a shared
+    machine falls on every configuration alike (measured one after the other, a round's bare
+    baseline moved by a fifth)."""
+    servers = {}
     try:
-        conn = _connect(port)
-        result: dict[str, Any] = {"config": config}
+        for config in configs:
+            port = _free_port()
+            process = subprocess.Popen([sys.executable, __file__, "serve", config, str(port)])
+            servers[config] = (process, port)
+        conns = {config: _connect(port) for config, (_, port) in servers.items()}
+        result: dict[str, Any] = {config: {"config": config} for config in configs}
         for name, method, path, payload in ENDPOINTS:
-            request = (
-                f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-                f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n"
-            ).encode() + payload
+            requests = {
+                config: _request(method, path, payload, port)
+                for config, (_, port) in servers.items()
+            }
             for _ in range(WARMUP):
-                _round_trip(conn, request)
-            runs, cpus = [], []
+                for config in configs:
+                    _round_trip(conns[config], requests[config])
+            runs: dict[str, list[float]] = {c: [] for c in configs}
+            cpus: dict[str, list[float]] = {c: [] for c in configs}
             for _ in range(HTTP_REPEATS):
-                cpu = _cpu_seconds(server.pid)
-                times = sorted(_round_trip(conn, request) for _ in range(HTTP_N))
-                cpus.append((_cpu_seconds(server.pid) - cpu) / HTTP_N * 1e6)
-                runs.append(times[len(times) // 2] * 1e6)
-            result[name] = {"latency_us": median(runs), "server_cpu_us": median(cpus)}
-        conn.close()
+                before = {c: _cpu_seconds(servers[c][0].pid) for c in configs}
+                times: dict[str, list[float]] = {c: [] for c in configs}
+                for _ in range(HTTP_N):
+                    for config in configs:
+                        times[config].append(_round_trip(conns[config], requests[config]))
+                for config in configs:
+                    spent = _cpu_seconds(servers[config][0].pid) - before[config]
+                    cpus[config].append(spent / HTTP_N * 1e6)
+                    runs[config].append(median(times[config]) * 1e6)
+            for config in configs:
+                result[config][name] = {
+                    "latency_us": median(runs[config]),
+                    "server_cpu_us": median(cpus[config]),
+                }
+        for conn in conns.values():
+            conn.close()
         return result
     finally:
-        server.terminate()
-        server.wait(30)
+        for process, _ in servers.values():
+            process.terminate()
+            process.wait(30)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _request(method: str, path: str, payload: bytes, port: int) -> bytes:
+    head = (
+        f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n"
+    )
+    return head.encode() + payload
 
 
 def _connect(port: int) -> socket.socket:
@@ -189,7 +221,7 @@ def main() -> None:
     if sys.argv[1] == "serve":
         serve(sys.argv[2], int(sys.argv[3]))
     elif sys.argv[1] == "latency":
-        emit(latency(sys.argv[2]))
+        emit(latency(sys.argv[2:]))
     else:
         emit(in_app(sys.argv[1]))
 

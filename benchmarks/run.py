@@ -75,7 +75,9 @@ def request_overhead(rounds: int, raw: dict[str, Any]) -> list[Row]:
     for _ in range(rounds):
         for config in configs:
             runs[config].append(script("request_overhead.py", config))
-            http[config].append(script("request_overhead.py", "latency", config))
+        side_by_side = script("request_overhead.py", "latency", *configs)
+        for config in configs:
+            http[config].append(side_by_side[config])
     raw["request_overhead"] = runs
     raw["request_latency"] = http
     rows = []
@@ -101,8 +103,8 @@ def request_overhead(rounds: int, raw: dict[str, Any]) -> list[Row]:
                 Row(
                     "Request overhead",
                     f"{label}: {name}, latency under uvicorn on loopback (median round trip of"
-                    f" sequential requests from another process; server CPU ratio"
-                    f" {server_cpu:.2f}, all its threads)",
+                    f" sequential requests from another process, alternating with the bare"
+                    f" server's; server CPU ratio {server_cpu:.2f}, all its threads)",
                     us(med([r[endpoint]["latency_us"] for r in http[config]])),
                     "bare " + us(med([r[endpoint]["latency_us"] for r in http["bare"]])),
                     ratio,
