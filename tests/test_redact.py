@@ -123,3 +123,26 @@ def test_a_long_text_is_scanned_for_every_kind_of_secret() -> None:
     out = redact_text(text)
     assert "[email]" in out and "[api_key]" in out and "[card]" in out
     assert "bob@" not in out and len(out) < len(text)
+
+
+def test_every_json_like_shape_keeps_its_values_and_the_mask_sees_every_string() -> None:
+    class Name(str):
+        pass
+
+    data = {
+        "short": "ok",
+        "n": 3,
+        "x": 2.5,
+        "flag": True,
+        "none": None,
+        "tuple": ("a", 1),
+        "name": Name("bob@example.com"),
+        "nested": {"list": [{"file": "app/m1.py"}, "ab"]},
+    }
+    assert redact(data) == {**data, "tuple": ["a", 1], "name": "[email]"}
+    for _ in range(2):  # the second time, the strings are known clean
+        masked = redact(data, mask=str.upper)
+        assert masked["short"] == "OK" and masked["nested"] == {
+            "list": [{"file": "APP/M1.PY"}, "AB"]
+        }
+        assert masked["n"] == 3 and masked["tuple"] == ["A", 1] and masked["name"] == "[EMAIL]"

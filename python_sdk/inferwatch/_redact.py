@@ -162,7 +162,7 @@ def redact_text(text: str, mask: Mask | None = None) -> str:
     >>> redact_text("input_value={'password': 'hunter 2'}")
     "input_value={'password': '[Filtered]'}"
     """
-    out = text if text in _CLEAN else _redact_rules(text)
+    out = text if len(text) < _SHORTEST or text in _CLEAN else _redact_rules(text)
     if mask is not None:
         try:
             out = str(mask(out))
@@ -176,11 +176,10 @@ def redact_text(text: str, mask: Mask | None = None) -> str:
 # redact in it, so it keeps no secret in memory; it is emptied when full.
 _CLEAN: set[str] = set()
 _CLEAN_MAX_ITEMS, _CLEAN_MAX_CHARS = 4096, 200
+_SHORTEST = 6  # characters of the shortest text a rule changes: an email like a@b.io
 
 
 def _redact_rules(text: str) -> str:
-    if len(text) < 6:  # the shortest secret matched is an email like a@b.io
-        return text
     out = text
     for kind, needles, regex in _RULES:
         hit = _DIGIT_RUN.search(out) if needles is None else _contains_any(out, needles)
@@ -203,36 +202,40 @@ def _key(key: str) -> tuple[str, bool]:
     return redact_text(key), is_sensitive_key(key)
 
 
+# Exact types that pass unchanged. `type(v) in` a set, not `isinstance` with a union: the union
+# checks cost 0.1-0.2 µs each, and an event has hundreds of values.
+_LEAVES = frozenset([int, float, bool, type(None)])
+
+
 def redact(value: Any, mask: Mask | None = None, *, _depth: int = 0) -> Any:
     """Redact strings at any depth of JSON-like data; values under sensitive keys are filtered."""
-    if isinstance(value, str):
-        return redact_text(value, mask)
-    if value is None or isinstance(value, int | float):  # before the slow `Mapping` check
-        return value
-    if _depth > 20:
-        return "[too deep]"
-    if isinstance(value, list | tuple):
-        return [_redact_item(v, mask, _depth + 1) for v in value]
-    if isinstance(value, dict | Mapping):
-        out = {}
-        for k, v in value.items():
-            name, sensitive = _key(k) if isinstance(k, str) else (k, False)
-            out[name] = (
-                FILTERED if sensitive and v is not None else _redact_item(v, mask, _depth + 1)
-            )
-        return out
-    return value
-
-
-def _redact_item(value: Any, mask: Mask | None, depth: int) -> Any:
-    """`redact` of one member, with the common leaves (exact str, int, float, None) handled
-    without the call: most of an event's values are leaves."""
     kind = type(value)
     if kind is str:
         return redact_text(value, mask)
-    if value is None or kind is int or kind is float or kind is bool:
+    if kind in _LEAVES:
         return value
-    return redact(value, mask, _depth=depth)
+    if _depth > 20:
+        return "[too deep]"
+    if kind is dict or (kind is not list and isinstance(value, Mapping)):
+        out = {}
+        for k, v in value.items():
+            name, sensitive = _key(k) if isinstance(k, str) else (k, False)
+            member = type(v)
+            if sensitive and v is not None:
+                out[name] = FILTERED
+            elif member is str:  # most values: a short string already known clean
+                clean = mask is None and (len(v) < _SHORTEST or v in _CLEAN)
+                out[name] = v if clean else redact_text(v, mask)
+            elif member in _LEAVES:
+                out[name] = v
+            else:
+                out[name] = redact(v, mask, _depth=_depth + 1)
+        return out
+    if kind is list or isinstance(value, list | tuple):
+        return [redact(v, mask, _depth=_depth + 1) for v in value]
+    if isinstance(value, str):
+        return redact_text(value, mask)
+    return value
 
 
 def truncate(text: str, limit: int) -> str:
