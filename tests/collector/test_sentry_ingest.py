@@ -359,6 +359,17 @@ async def test_a_non_numeric_project_id_is_400(client: httpx.AsyncClient) -> Non
     assert response.status_code == 400
 
 
+async def test_the_ingest_routes_are_documented_with_their_path_parameter(
+    client: httpx.AsyncClient,
+) -> None:
+    # FastAPI documents them from their signatures but does not solve their parameters.
+    paths = (await client.get("/openapi.json")).json()["paths"]
+    for path in ("/api/{project_id}/envelope/", "/api/{project_id}/store/"):
+        parameters = paths[path]["post"]["parameters"]
+        assert [(p["name"], p["in"]) for p in parameters] == [("project_id", "path")]
+    assert "post" in paths["/iw/ingest"]
+
+
 class RefusingStore(Store):
     def write(self, rows: Any, timeout: float = 10.0) -> bool:
         return False

@@ -26,6 +26,7 @@ from ._collector import Collector
 from ._guards import (
     INLINE_BYTES,
     BodyTooLarge,
+    IngestRoute,
     client_id,
     cors_headers,
     origin_allowed,
@@ -49,7 +50,6 @@ def browser_router(collector: Collector) -> APIRouter:
             status_code=204, headers=cors_headers(request.headers.get("origin"), config)
         )
 
-    @router.post("/iw/ingest")
     @uninstrumented
     async def ingest(request: Request) -> Response:
         origin = request.headers.get("origin")
@@ -97,6 +97,8 @@ def browser_router(collector: Collector) -> APIRouter:
         collector.count("browser_accepted", accepted)
         collector.count("browser_invalid", len(invalid))
         return answer(200, {"accepted": accepted, "invalid": len(invalid), "errors": invalid[:5]})
+
+    router.add_api_route("/iw/ingest", ingest, methods=["POST"], route_class_override=IngestRoute)
 
     @router.get("/iw/inferwatch.js", include_in_schema=False)
     async def snippet() -> Response:

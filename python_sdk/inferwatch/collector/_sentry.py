@@ -32,6 +32,7 @@ from ._decode import DecodedTooLarge, DecodeError, decode
 from ._guards import (
     INLINE_BYTES,
     BodyTooLarge,
+    IngestRoute,
     client_id,
     cors_headers,
     origin_allowed,
@@ -91,12 +92,16 @@ def sentry_router(collector: Collector) -> APIRouter:
         router.add_api_route(
             path, _preflight(collector), methods=["OPTIONS"], include_in_schema=False
         )
-    router.add_api_route(
-        "/api/{project_id}/envelope/", _handler(collector, legacy=False), methods=["POST"]
-    )
-    router.add_api_route(
-        "/api/{project_id}/store/", _handler(collector, legacy=True), methods=["POST"]
-    )
+    for path, legacy in (
+        ("/api/{project_id}/envelope/", False),
+        ("/api/{project_id}/store/", True),
+    ):
+        router.add_api_route(
+            path,
+            _handler(collector, legacy=legacy),
+            methods=["POST"],
+            route_class_override=IngestRoute,
+        )
     return router
 
 
@@ -110,7 +115,7 @@ def _preflight(collector: Collector) -> Any:
 
 def _handler(collector: Collector, *, legacy: bool) -> Any:
     @uninstrumented
-    async def ingest(project_id: str, request: Request) -> Response:
+    async def ingest(request: Request, project_id: str) -> Response:
         headers = cors_headers(request.headers.get("origin"), collector.config)
         try:
             event_id = await _ingest(collector, request, project_id, legacy=legacy)
