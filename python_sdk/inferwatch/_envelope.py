@@ -11,9 +11,10 @@ raises whatever it meets); this one bounds the item count, accepts items with an
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
+
+from . import _json
 
 MAX_ITEMS = 1000
 
@@ -49,7 +50,7 @@ class Item:
     def json(self) -> Any:
         """The payload parsed as JSON, or an `EnvelopeError`."""
         try:
-            return json.loads(self.payload)
+            return _json.loads(self.payload)
         except (ValueError, RecursionError) as exc:
             raise EnvelopeError(f"the {self.type!r} item is not valid JSON") from exc
 
@@ -103,7 +104,7 @@ def _line(data: bytes, pos: int) -> tuple[bytes, int]:
 
 def _object(line: bytes, what: str) -> dict[str, Any]:
     try:
-        value = json.loads(line)
+        value = _json.loads(line)
     except (ValueError, RecursionError) as exc:
         raise EnvelopeError(f"{what} is not valid JSON") from exc
     if not isinstance(value, dict):

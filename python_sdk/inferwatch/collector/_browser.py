@@ -7,7 +7,6 @@ event is validated on its own, so one bad event never costs the good ones beside
 from __future__ import annotations
 
 import hashlib
-import json
 import secrets
 from importlib import resources
 from typing import Any
@@ -17,7 +16,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from .. import _metrics
+from .. import _json, _metrics
 from .._redact import redact, redact_url
 from .._types import Event
 from ..store import Row
@@ -126,7 +125,7 @@ def _static(name: str) -> bytes:
 
 def _parse(body: bytes) -> tuple[list[Any], str | None]:
     try:
-        batch = json.loads(body)
+        batch = _json.loads(body)
     except (ValueError, RecursionError):
         return [], "the body is not JSON (send the batch as JSON text)"
     if not isinstance(batch, dict) or not isinstance(batch.get("events"), list):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import secrets
 import uuid
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from fastapi.responses import JSONResponse
 from sentry_sdk.utils import BadDsn, Dsn
 from starlette.concurrency import run_in_threadpool
 
+from .. import _json
 from .._envelope import Envelope, EnvelopeError, Item, parse
 from .._forward import Forwarder
 from .._redact import redact
@@ -241,7 +241,7 @@ def _legacy_envelope(data: bytes, limit: int) -> Envelope:
         except DecodedTooLarge as exc:
             raise Refused(413, str(exc)) from exc
     try:
-        event = json.loads(data)
+        event = _json.loads(data)
     except (ValueError, RecursionError) as exc:
         raise Refused(400, "the body is not a JSON event") from exc
     if not isinstance(event, dict):

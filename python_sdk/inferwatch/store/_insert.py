@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from .. import _json
 from .._types import Event
 from . import _grouping
 from ._timestamps import event_timestamp, stored_timestamp
@@ -143,7 +144,7 @@ def _event_rows(events: list[Event]) -> list[dict[str, Any]]:
                 "request_id": _column(tags.get("request_id")),
                 "trace_id": _column(trace),
                 "session_id": _column(tags.get("session_id")),
-                "data": json.dumps(event, default=str),
+                "data": _json.dumps(event),
             },
         )
     return list(rows.values())
@@ -217,7 +218,7 @@ def _mapping(value: Any) -> dict[str, Any]:
 def _columns(table: str, names: tuple[str, ...]) -> Inserter:
     def values(data: dict[str, Any]) -> list[Any]:
         out = [data.get(n) for n in names]
-        out = [json.dumps(v, default=str) if isinstance(v, dict | list) else v for v in out]
+        out = [_json.dumps(v) if isinstance(v, dict | list) else v for v in out]
         out[0] = stored_timestamp(out[0])  # every table's first column is its timestamp
         return out
 
