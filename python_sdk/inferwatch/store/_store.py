@@ -30,9 +30,10 @@ Row = tuple[str, dict[str, Any]]
 @dataclass
 class _Batch:
     rows: list[Row]
-    done: threading.Event = field(default_factory=threading.Event)
     ok: bool = False
-    # A coroutine's batch: its future is settled on its loop, with the batch's others at once.
+    # A thread's batch: what it waits on. A coroutine's: its future, settled on its loop with
+    # the other futures of that loop at once.
+    done: threading.Event | None = None
     loop: asyncio.AbstractEventLoop | None = None
     future: asyncio.Future[bool] | None = None
 
@@ -86,13 +87,14 @@ class Store:
         self._items.append((kind, data))
         self._count("accepted")
         if kind == "event":
-            self._wake.set()  # errors are rare and people wait to see them
+            self._wake_writer()  # errors are rare and people wait to see them
         return True
 
     def write(self, rows: Iterable[Row], timeout: float = 10.0) -> bool:
         """Store `rows` and wait until they are committed (the collector acknowledges after)."""
-        batch = self._enqueue(_Batch(list(rows)))
-        return batch is not None and batch.done.wait(timeout) and batch.ok
+        done = threading.Event()
+        batch = self._enqueue(_Batch(list(rows), done=done))
+        return batch is not None and done.wait(timeout) and batch.ok
 
     async def write_async(self, rows: Iterable[Row], timeout: float = 10.0) -> bool:
         """`write` for a coroutine: the event loop serves other requests while the rows commit,
@@ -112,18 +114,24 @@ class Store:
             self._drop("closed" if self._closed else "queue_full", len(batch.rows))
             return None
         self._items.append(batch)
-        self._wake.set()
+        self._wake_writer()
         self._count("accepted", len(batch.rows))
         return batch
+
+    def _wake_writer(self) -> None:
+        # Set only when clear: the writer clears it before it takes the queued items, so an
+        # item queued while it is set is taken in that round. Setting it takes a lock.
+        if not self._wake.is_set():
+            self._wake.set()
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until every row queued before this call is committed, or `timeout` passes."""
         if not self._thread.is_alive():
             return not self._items
-        marker = _Batch([])
-        self._items.append(marker)
+        done = threading.Event()
+        self._items.append(_Batch([], done=done))
         self._wake.set()
-        return marker.done.wait(timeout)
+        return done.wait(timeout)
 
     def close(self, timeout: float = 5.0) -> None:
         """Drain the queue, then stop the writer thread."""
@@ -183,7 +191,8 @@ class Store:
         waiting: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[bool], bool]]] = {}
         for batch in batches:
             batch.ok = ok
-            batch.done.set()
+            if batch.done is not None:
+                batch.done.set()
             if batch.loop is not None and batch.future is not None:
                 waiting.setdefault(batch.loop, []).append((batch.future, ok))
         for loop, futures in waiting.items():  # one wake-up a loop, however many batches
