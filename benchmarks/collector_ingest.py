@@ -1,6 +1,7 @@
 """Collector ingest on loopback: Sentry envelopes and browser batches of 50 a second through the
 `inferwatch serve` app under uvicorn, against a bare FastAPI endpoint that only reads the body.
-The server and the load generator are separate processes.
+The servers and the load generator are separate processes; `run.py` keeps both servers up side
+by side and alternates short bursts of load between them.
 
     python benchmarks/collector_ingest.py server bare|collector PORT STORE
     python benchmarks/collector_ingest.py load PORT envelope|browser SECONDS CONNECTIONS
