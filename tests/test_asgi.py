@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
+import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +86,21 @@ async def test_a_request_id_is_made_when_absent_or_unsafe(
     async with asgi_client(make_app(store_path)) as client:
         response = await client.get("/items/1", headers=headers)
     assert re.fullmatch(r"[0-9a-f]{32}", response.headers["x-request-id"])
+
+
+async def test_made_request_ids_are_uuid7_so_they_sort_in_the_order_requests_came(
+    store_path: Path,
+) -> None:
+    # In that order they join the store's index of request ids at its end, one page for many
+    # rows; random ids had the writer rewrite a page of the index for every request row.
+    made = []
+    async with asgi_client(make_app(store_path)) as client:
+        for _ in range(3):
+            made.append((await client.get("/items/1")).headers["x-request-id"])
+            time.sleep(0.002)  # ids order by the millisecond
+    assert all(uuid.UUID(i).version == 7 for i in made)
+    assert abs(int(made[0][:12], 16) / 1000 - time.time()) < 60
+    assert made == sorted(made) and len(set(made)) == 3
 
 
 async def test_an_unhandled_exception_is_captured_with_route_request_and_id(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import re
+import time
 from contextvars import ContextVar
 from typing import Any
 
@@ -20,6 +21,9 @@ _IDS = frozenset({b"x-request-id", b"traceparent", b"sentry-trace"})
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
 _SENTRY_TRACE = re.compile(r"^([0-9a-f]{32})-[0-9a-f]{16}(?:-[01])?$")
+# UUIDv7's version (7) and variant (0b10) bits, over random bits of the same places
+_UUID7_CLEAR = ~(0xF << 76 | 0b11 << 62)
+_UUID7_SET = 0x7 << 76 | 0b10 << 62
 
 
 class RequestInfo:
@@ -110,9 +114,15 @@ def _template(prefix: str, params: dict[str, Any], own: Any) -> str:
 
 
 def new_id() -> str:
-    """A random 32-hex-digit id; not a secret, so it need not cost an `os.urandom` call a
-    request (that call alone was most of the middleware's overhead on this machine)."""
-    return f"{random.getrandbits(128):032x}"
+    """A 32-hex-digit id laid out as a UUIDv7: the time in milliseconds, then 74 random bits.
+
+    Ids made one after another sort together, so the store's index of request ids takes each
+    new one on its last pages; random ones landed on a different page each and made the writer
+    rewrite a page of that index for every request row. Not a secret, so the random part need
+    not cost an `os.urandom` call a request.
+    """
+    value = time.time_ns() // 1_000_000 << 80 | random.getrandbits(80)
+    return f"{value & _UUID7_CLEAR | _UUID7_SET:032x}"
 
 
 def _trace_id(headers: dict[bytes, bytes]) -> str | None:
