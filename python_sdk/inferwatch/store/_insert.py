@@ -217,8 +217,8 @@ def _mapping(value: Any) -> dict[str, Any]:
 
 def _columns(table: str, names: tuple[str, ...]) -> Inserter:
     def values(data: dict[str, Any]) -> list[Any]:
-        out = [data.get(n) for n in names]
-        out = [_json.dumps(v) if isinstance(v, dict | list) else v for v in out]
+        # isinstance with a tuple, not a union: a request row a request, on the writer thread
+        out = [_json.dumps(v) if isinstance(v, (dict, list)) else v for v in map(data.get, names)]
         out[0] = stored_timestamp(out[0])  # every table's first column is its timestamp
         return out
 

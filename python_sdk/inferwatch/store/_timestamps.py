@@ -14,7 +14,7 @@ _LATEST = 253_402_300_799.0
 def parse_timestamp(value: object) -> float | None:
     """Epoch seconds from an ISO 8601 string or a number, or None (also for NaN, infinity
     and numbers no date can show, which would break every page that lists the event)."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
+    if isinstance(value, (float, int)) and not isinstance(value, bool):  # a tuple is faster
         seconds = float(value)
     elif isinstance(value, str):
         try:
