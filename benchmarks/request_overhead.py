@@ -6,7 +6,11 @@ server, no network): the strictest view of what the middleware adds. Latency: th
 uvicorn on loopback, requests sent one after another on a keep-alive connection from this process
 to the server's, each timed from its first byte sent to its last byte received: what a caller of
 the endpoint waits, which is what the 15% goal is about. The configurations' servers run side by
-side and the requests alternate between them.
+side and the requests alternate between them, a millisecond apart: the server that just answered
+finishes what it does after its answer (recording the request, say) before the next one is
+timed. Sent back to back, that leftover work fell on the next server's request, so each ratio
+depended on which configuration followed which (3 rounds spread 1.14-1.24 where, spaced out,
+they spread 1.09-1.11). What a server does after answering is in its CPU figure.
 
     python benchmarks/request_overhead.py bare|sentry|inferwatch           # in-app
     python benchmarks/request_overhead.py latency bare sentry inferwatch   # over HTTP, side by side
@@ -28,7 +32,7 @@ from _common import DirectASGI, emit, median
 from pydantic import BaseModel
 
 N, REPEATS, WARMUP = 2000, 9, 500
-HTTP_N, HTTP_REPEATS = 1500, 5
+HTTP_N, HTTP_REPEATS, HTTP_GAP = 1000, 5, 0.001  # requests a repeat, repeats, seconds between
 
 
 class Prompt(BaseModel):
@@ -146,6 +150,7 @@ def latency(configs: list[str]) -> dict[str, Any]:
                 for _ in range(HTTP_N):
                     for config in configs:
                         times[config].append(_round_trip(conns[config], requests[config]))
+                        time.sleep(HTTP_GAP)
                 for config in configs:
                     spent = _cpu_seconds(servers[config][0].pid) - before[config]
                     cpus[config].append(spent / HTTP_N * 1e6)

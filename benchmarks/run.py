@@ -103,8 +103,9 @@ def request_overhead(rounds: int, raw: dict[str, Any]) -> list[Row]:
                 Row(
                     "Request overhead",
                     f"{label}: {name}, latency under uvicorn on loopback (median round trip of"
-                    f" sequential requests from another process, alternating with the bare"
-                    f" server's; server CPU ratio {server_cpu:.2f}, all its threads)",
+                    f" sequential requests from another process, a millisecond apart,"
+                    f" alternating with the bare server's; server CPU ratio {server_cpu:.2f},"
+                    f" all its threads)",
                     us(med([r[endpoint]["latency_us"] for r in http[config]])),
                     "bare " + us(med([r[endpoint]["latency_us"] for r in http["bare"]])),
                     ratio,
@@ -205,7 +206,8 @@ def store_throughput(rounds: int, raw: dict[str, Any]) -> list[Row]:
     return [
         Row(
             "Store throughput",
-            f"events of {size / 1024:.1f} KB through Store.add → committed, vs raw batched sqlite3 inserts",
+            f"events of {size / 1024:.1f} KB through Store.add → committed, vs raw batched sqlite3"
+            " inserts (executemany, JSON by the same encoder)",
             f"{med([a['events_per_s'] for a in runs['api']]):,.0f} events/s",
             f"{med([r['events_per_s'] for r in runs['raw']]):,.0f} events/s",
             ratio,
