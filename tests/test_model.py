@@ -101,6 +101,26 @@ async def test_async_function_is_watched(iw: Path, stored_events: Events) -> Non
     assert model["input"]["arguments"]["prompt"]["preview"] == "b"
 
 
+def test_a_method_records_its_arguments_without_self_and_a_bad_call_what_it_was_given(
+    iw: Path, stored_events: Events
+) -> None:
+    # Arguments are matched to the parameters only when a failure reads them.
+    class Ranker:
+        @inferwatch.watch_model("ranker")
+        def rank(self, query: str) -> list[str]:
+            raise LookupError("index not loaded")
+
+    for call in (lambda: Ranker().rank("shoes"), lambda: Ranker().rank("a", "b", k=3)):
+        try:
+            call()
+        except (LookupError, TypeError) as exc:
+            inferwatch.capture_exception(exc)
+    fit, misfit = (e["contexts"]["model"]["input"] for e in stored_events())
+    assert fit["preview"] == "shoes"
+    assert misfit["type"] == "mapping" and misfit["preview"]["kwargs"] == {"k": 3}
+    assert misfit["preview"]["args"][1:] == ["a", "b"]
+
+
 def test_sync_generator_records_first_chunk_and_output(iw: Path) -> None:
     @inferwatch.watch_model("stream")
     def tokens(prompt: str) -> Iterator[str]:
