@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from ._forward import Forwarder
 from ._options import Options
@@ -18,7 +19,7 @@ class Runtime:
     forwarder: Forwarder | None
     pruner: Pruner | None = None
 
-    @property
+    @cached_property  # read by every watched model call
     def budget(self) -> Budget:
         return Budget(field_chars=self.options.max_field_chars, mask=self.options.mask)
 
