@@ -38,7 +38,9 @@ def count(store_path: Path, table: str) -> int:
 
 
 def test_threads_capturing_at_once_lose_nothing(store_path: Path) -> None:
-    inferwatch.init(store=store_path, environ={})
+    # One issue gets all 2,000 events, past retention's 1,000 an issue: its pass at start, when
+    # it runs late, trimmed them (flaky). Retention has tests of its own.
+    inferwatch.init(store=store_path, environ={}, retention=None)
     threads, each = 8, 250
     start = threading.Barrier(threads)
 
@@ -54,11 +56,11 @@ def test_threads_capturing_at_once_lose_nothing(store_path: Path) -> None:
     with ThreadPoolExecutor(threads) as pool:
         list(pool.map(capture, range(threads)))
     assert inferwatch.flush(30)
-    assert count(store_path, "events") == threads * each
-    assert rows(store_path, "SELECT sum(count) AS n FROM issues") == [{"n": threads * each}]
     runtime = _runtime.current()
     assert runtime is not None and runtime.store is not None
-    assert runtime.store.stats()["dropped"] == {}
+    assert runtime.store.stats()["dropped"] == {}  # first: if a row was lost, say why
+    assert count(store_path, "events") == threads * each
+    assert rows(store_path, "SELECT sum(count) AS n FROM issues") == [{"n": threads * each}]
 
 
 async def test_an_asyncio_app_under_concurrent_requests_records_each_one_once(
@@ -101,7 +103,7 @@ async def test_an_asyncio_app_under_concurrent_requests_records_each_one_once(
 
 WRITER = """
 import sys, inferwatch
-inferwatch.init(store=sys.argv[1], environ={})
+inferwatch.init(store=sys.argv[1], environ={}, retention=None)  # 1,500 events an issue
 sys.stdin.readline()  # start together
 for i in range(int(sys.argv[2])):
     try:
