@@ -132,7 +132,8 @@ def add_middleware(app: Any) -> None:
 def flush(timeout: float = 5.0) -> bool:
     """Wait until every captured event is stored (and handed to Sentry), or `timeout` passes.
 
-    Returns True when everything queued was written.
+    Returns True when the store's writer got through everything queued before the call: each
+    row stored, or dropped with its reason counted (`store.stats()`, and a warning logged).
     """
     sentry_sdk.flush(timeout=timeout)
     runtime = _runtime.current()

@@ -125,7 +125,8 @@ class Store:
             self._wake.set()
 
     def flush(self, timeout: float = 5.0) -> bool:
-        """Wait until every row queued before this call is committed, or `timeout` passes."""
+        """Wait until the writer got through every row queued before this call (committed,
+        or dropped and counted), or `timeout` passes; False on the timeout."""
         if not self._thread.is_alive():
             return not self._items
         done = threading.Event()
