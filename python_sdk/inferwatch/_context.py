@@ -14,7 +14,7 @@ from typing import Any
 
 from starlette.routing import Mount
 
-from ._redact import FILTERED, is_sensitive_key, redact_query, redact_text
+from ._redact import filtered, is_sensitive_key, redact_query, redact_text
 from ._types import Mask
 
 _IDS = frozenset({b"x-request-id", b"traceparent", b"sentry-trace"})
@@ -80,12 +80,12 @@ class RequestInfo:
     def as_sentry_request(self, mask: Mask | None = None) -> dict[str, Any]:
         """Method, URL, filtered headers and query string, in Sentry's `request` shape."""
         scope = self.scope
-        headers = {
-            k.decode("latin-1"): FILTERED
-            if is_sensitive_key(k.decode("latin-1"))
-            else redact_text(v.decode("latin-1"), mask)
-            for k, v in scope["headers"]
-        }
+        headers = {}
+        for raw_name, raw_value in scope["headers"]:
+            name, value = raw_name.decode("latin-1"), raw_value.decode("latin-1")
+            headers[name] = (
+                filtered(value, name=name) if is_sensitive_key(name) else redact_text(value, mask)
+            )
         host = headers.get("host") or "localhost"
         path = str(scope.get("root_path", "")) + str(scope.get("path", ""))
         return {

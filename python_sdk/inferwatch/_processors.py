@@ -12,8 +12,8 @@ from typing import Any
 from ._context import current_request
 from ._model import model_record_of
 from ._options import Options
-from ._redact import redact, redact_text
-from ._types import Event, Hint
+from ._redact import Work, redact, redact_text
+from ._types import Event, Hint, Mask
 
 Step = Callable[[Event, Hint], "Event | None"]
 
@@ -115,48 +115,50 @@ def _add_lines(frame: dict[str, Any]) -> None:
 
 def redactor(options: Options) -> Step:
     """Redact every string of the event that came from the app: messages, exception values,
-    breadcrumbs, request, contexts, tags, extra, and the local variables of stack frames."""
+    breadcrumbs, request, contexts, tags, extra, and the local variables of stack frames. One
+    work budget for the whole event (`Work`): past it, text is cut rather than scanned."""
 
     def redact_event(event: Event, hint: Hint) -> Event:
+        work = Work()
         for key, value in list(event.items()):
             if key in ("exception", "threads"):
-                event[key] = _redact_stacks(value, options)
+                event[key] = _redact_stacks(value, options.mask, work)
             elif key not in _UNTOUCHED:
-                event[key] = redact(value, options.mask)
+                event[key] = redact(value, options.mask, work)
         return event
 
     return redact_event
 
 
-def _redact_stacks(block: Any, options: Options) -> Any:
+def _redact_stacks(block: Any, mask: Mask | None, work: Work) -> Any:
     """Exception or thread values with their frames' `vars` redacted: a frame's file and
     function are the app's code, not its users' data, and its source lines were redacted when
     `add_source_context` read them; walking them all again was most of the cost of a capture."""
     values = block.get("values") if isinstance(block, dict) else None
     if not isinstance(values, list):
-        return redact(block, options.mask)
+        return redact(block, mask, work)
     out = []
     for value in values:
         if not isinstance(value, dict):
-            out.append(redact(value, options.mask))
+            out.append(redact(value, mask, work))
             continue
         stack = value.get("stacktrace")
-        kept = redact({k: v for k, v in value.items() if k != "stacktrace"}, options.mask)
+        kept = redact({k: v for k, v in value.items() if k != "stacktrace"}, mask, work)
         if isinstance(stack, dict) and isinstance(stack.get("frames"), list):
-            frames = [_redact_frame(f, options) for f in stack["frames"]]
+            frames = [_redact_frame(f, mask, work) for f in stack["frames"]]
             kept["stacktrace"] = {**stack, "frames": frames}
         elif stack is not None:
-            kept["stacktrace"] = redact(stack, options.mask)
+            kept["stacktrace"] = redact(stack, mask, work)
         out.append(kept)
     return {**block, "values": out}
 
 
-def _redact_frame(frame: Any, options: Options) -> Any:
+def _redact_frame(frame: Any, mask: Mask | None, work: Work) -> Any:
     if not isinstance(frame, dict):
-        return redact(frame, options.mask)
+        return redact(frame, mask, work)
     if "vars" not in frame:
         return frame
-    return {**frame, "vars": redact(frame["vars"], options.mask)}
+    return {**frame, "vars": redact(frame["vars"], mask, work)}
 
 
 def pipeline(options: Options) -> Callable[[Event, Hint], Event | None]:

@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from .. import _json, _metrics
-from .._redact import redact, redact_url
+from .._redact import redact, redact_text, redact_url
 from .._types import Event
 from ..store import Row
 from . import _browser_schema as schema
@@ -154,6 +154,18 @@ def _rows(raw_events: list[Any]) -> tuple[list[Row], list[str]]:
 
 def to_row(event: schema.BrowserEvent) -> Row:
     """A validated snippet event as a store row, redacted."""
+    kind, data = _redacted_row(event)
+    # The snippet's session id is put back after redaction: it is a random id the snippet made,
+    # though its name reads as a secret's (`session`) to the key rules.
+    session = redact_text(event.session) if event.session else None
+    if kind == "event":
+        data.setdefault("tags", {})["session_id"] = session
+    else:
+        data["session_id"] = session
+    return kind, data
+
+
+def _redacted_row(event: schema.BrowserEvent) -> Row:
     if isinstance(event, schema.ErrorEvent):
         return "event", redact(to_sentry_event(event))
     if isinstance(event, schema.GenerationEvent):
