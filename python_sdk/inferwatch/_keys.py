@@ -56,15 +56,15 @@ _ANYWHERE = (
 _WORDS = frozenset(["pass", "pwd", "pin", "ssn", "cvv", "cvv2", "cvc", "otp", "mfa", "sid", "dsn"])
 # Words a key about token counts is made of, at least one of them a counting word (`tokens`,
 # `max`, `count`...): any other word makes a `token` key a secret, and so does `token` alone.
-_COUNTING = frozenset(
-    ["tokens", "tokenizer", "max", "min", "num", "number", "count", "counts", "total", "limit"]
-    + ["limits", "remaining", "budget", "length", "len", "usage", "used", "estimated"]
-)
-_COUNT_WORDS = _COUNTING | frozenset(
-    ["token", "input", "output", "prompt", "completion", "cached", "cache", "reasoning"]
-    + ["audio", "text", "image", "new", "details", "per", "minute", "second", "request"]
-    + ["response", "context", "window", "generated", "llm", "model"]
-)
+_COUNTING = frozenset({
+    "tokens", "tokenizer", "max", "min", "num", "number", "count", "counts", "total", "limit",
+    "limits", "remaining", "budget", "length", "len", "usage", "used", "estimated",
+})  # fmt: skip
+_COUNT_WORDS = _COUNTING | {
+    "token", "input", "output", "prompt", "completion", "cached", "cache", "reasoning", "audio",
+    "text", "image", "new", "details", "per", "minute", "second", "request", "response",
+    "context", "window", "generated", "llm", "model",
+}  # fmt: skip
 _AUTHOR_WORDS = frozenset(["author", "authors", "authored", "authoring", "authorship"])
 _SPLIT = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
 
