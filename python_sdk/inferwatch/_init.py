@@ -177,12 +177,16 @@ def log_usage(endpoint: str, user_input: Any) -> None:
     runtime = _runtime.current()
     if runtime is None or runtime.store is None:
         return
-    runtime.store.add(
-        "usage",
-        {
-            "timestamp": time.time(),
-            "endpoint": redact_text(str(endpoint)[:200], runtime.options.mask),
-            "request_id": request_id(),
-            "data": summarize(user_input, runtime.budget),
-        },
-    )
+    try:
+        name = endpoint if isinstance(endpoint, str) else f"<{type(endpoint).__name__}>"
+        runtime.store.add(
+            "usage",
+            {
+                "timestamp": time.time(),
+                "endpoint": redact_text(str.__str__(name)[:200], runtime.options.mask),
+                "request_id": request_id(),
+                "data": summarize(user_input, runtime.budget),
+            },
+        )
+    except Exception:  # recording usage must never break the request that logs it
+        logger.debug("inferwatch: could not record usage", exc_info=True)

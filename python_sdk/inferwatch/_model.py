@@ -127,7 +127,7 @@ class ModelCall:
             if value:
                 out[key] = value
         if error is not None:
-            out["error"] = {"type": type(error).__name__, "message": truncate(str(error), 500)}
+            out["error"] = {"type": type(error).__name__, "message": _message(error)}
         return _within(out, _runtime.current())
 
     # -- lifecycle, used by model_context and watch_model ------------------------------
@@ -401,6 +401,13 @@ def model_record_of(exc: BaseException | None) -> dict[str, Any] | None:
             return record
         exc = exc.__cause__ or exc.__context__
     return None
+
+
+def _message(error: BaseException) -> str:
+    try:
+        return truncate(str(error), 500)
+    except Exception:  # an exception whose `__str__` fails is still recorded
+        return f"<unprintable {type(error).__name__}>"
 
 
 def _small(value: Any, budget: Budget) -> Any:

@@ -1,31 +1,24 @@
-"""What a value is: short, JSON-ready descriptions of model inputs and outputs.
+"""What a value is: short, JSON-ready, redacted descriptions of model inputs and outputs.
 
-Nothing here imports numpy, torch or Pillow eagerly: arrays are recognised by duck typing and
-images are opened only when Pillow is installed.
+A summary says what kind of value it is (text, bytes, image, array, chat, mapping, pydantic
+model, sequence, other object) and keeps a redacted preview of it. The preview is a `Snapshot`:
+bounded in nodes, items and characters whatever the value (cyclic, shared, huge, hostile), so
+summarising any input takes milliseconds and bounded memory, and never raises.
 """
 
 from __future__ import annotations
 
-import io
 import json
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
-from ._redact import is_sensitive_key, redact, truncate
+from ._keys import is_sensitive_key
+from ._media import describe_array, describe_bytes, image_info, is_array, is_pil_image, number
+from ._redact import redact, truncate
+from ._snapshot import Snapshot, object_fields
 from ._types import Mask
-
-_MAGIC = [
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"\xff\xd8\xff", "image/jpeg"),
-    (b"GIF8", "image/gif"),
-    (b"RIFF", "image/webp"),
-    (b"BM", "image/bmp"),
-    (b"%PDF", "application/pdf"),
-    (b"PK\x03\x04", "application/zip"),
-    (b"\x1f\x8b", "application/gzip"),
-]
 
 
 class Arguments(dict[str, Any]):
@@ -34,11 +27,13 @@ class Arguments(dict[str, Any]):
 
 @dataclass(frozen=True)
 class Budget:
-    """How much of a value is kept: characters a field, items of a sequence, the mask hook."""
+    """How much of a value is kept: characters a field, items of a sequence, containers and
+    objects a summary visits (`nodes`), the mask hook."""
 
     field_chars: int = 10_000
     items: int = 20
     mask: Mask | None = None
+    nodes: int = 500
 
 
 def summarize(value: Any, budget: Budget | None = None) -> dict[str, Any]:
@@ -49,45 +44,57 @@ def summarize(value: Any, budget: Budget | None = None) -> dict[str, Any]:
     """
     budget = budget or Budget()
     try:
-        return _summarize(value, budget)
+        return _summarize(value, budget, _snapshot(budget))
     except Exception as exc:  # a summary must never break the model call it describes
         return {"type": type(value).__name__, "error": f"summary failed: {type(exc).__name__}"}
 
 
-def _summarize(value: Any, budget: Budget) -> dict[str, Any]:
-    if value is None or isinstance(value, bool | int | float):
-        return {"type": type(value).__name__, "value": _json_number(value)}
+def _snapshot(budget: Budget) -> Snapshot:
+    return Snapshot(nodes=budget.nodes, items=max(budget.items, 100), chars=budget.field_chars)
+
+
+def _summarize(value: Any, budget: Budget, snap: Snapshot) -> dict[str, Any]:
+    kind = type(value)
+    if value is None or kind in (bool, int, float):
+        return {"type": kind.__name__, "value": _scalar(value)}
     if isinstance(value, str):
-        return _text(value, budget)
+        return _text(str.__str__(value), budget)
     if isinstance(value, Arguments):
-        return {
-            "type": "arguments",
-            "arguments": {
-                k: {"type": "filtered"} if is_sensitive_key(k) else _summarize(v, budget)
-                for k, v in value.items()
-            },
-        }
+        return _arguments(value, budget, snap)
     if isinstance(value, bytes | bytearray | memoryview):
-        return _bytes(bytes(value))
-    if hasattr(value, "model_dump") and callable(value.model_dump):
-        return {
-            "type": "pydantic",
-            "class": type(value).__name__,
-            **_preview(value.model_dump(mode="json"), budget),
-        }
-    if _is_array(value):
-        return _array(value)
-    if _is_pil_image(value):
-        return {"type": "image", **_image_info(value)}
-    if isinstance(value, Mapping):
-        keys = [str(k) for k in list(value)[: budget.items]]
-        return {"type": "mapping", "keys": keys, "count": len(value), **_preview(value, budget)}
-    if isinstance(value, Sequence):
+        return describe_bytes(value)
+    if is_array(value):
+        return describe_array(value)
+    if is_pil_image(value):
+        return {"type": "image", **image_info(value)}
+    if object_fields(value) is not None and hasattr(value, "__pydantic_fields_set__"):
+        return {"type": "pydantic", "class": kind.__name__, **_preview(value, budget, snap)}
+    if isinstance(value, dict):
+        keys = [snap.key(k) for k in islice(dict.__iter__(value), budget.items)]
+        count = dict.__len__(value)
+        return {"type": "mapping", "keys": keys, "count": count, **_preview(value, budget, snap)}
+    if isinstance(value, list | tuple):
         if _is_chat(value):
-            return _chat(value, budget)
-        kept = list(value[: budget.items])
-        return {"type": "sequence", "length": len(value), **_preview(kept, budget)}
-    return {"type": type(value).__name__, "preview": truncate(repr(value), 200)}
+            return _chat(value, budget, snap)
+        length = len(value)
+        kept = list(islice(iter(value), budget.items))
+        return {"type": "sequence", "length": length, **_preview(kept, budget, snap)}
+    if isinstance(value, Mapping | Sequence) and not isinstance(value, str | bytes):
+        return {"type": kind.__name__, **_preview(value, budget, snap)}
+    return {"type": kind.__name__, **_preview(value, budget, snap)}
+
+
+def _scalar(value: Any) -> Any:
+    return number(value) if type(value) is float else redact(value)
+
+
+def _arguments(value: Arguments, budget: Budget, snap: Snapshot) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, arg in islice(dict.items(value), budget.items):
+        out[name] = (
+            {"type": "filtered"} if is_sensitive_key(name) else _summarize(arg, budget, snap)
+        )
+    return {"type": "arguments", "arguments": out}
 
 
 def _text(text: str, budget: Budget) -> dict[str, Any]:
@@ -95,135 +102,28 @@ def _text(text: str, budget: Budget) -> dict[str, Any]:
     return {"type": "text", "length": len(text), "lines": text.count("\n") + 1, "preview": preview}
 
 
-def _preview(data: Any, budget: Budget) -> dict[str, Any]:
-    redacted = redact(_jsonable(data), budget.mask)
-    text = json.dumps(redacted, default=repr, ensure_ascii=False)
+def _preview(data: Any, budget: Budget, snap: Snapshot) -> dict[str, Any]:
+    redacted = redact(snap.take(data), budget.mask)
+    text = json.dumps(redacted, ensure_ascii=False)
     if len(text) <= budget.field_chars:
         return {"preview": redacted}
     return {"preview": truncate(text, budget.field_chars), "truncated_from": len(text)}
 
 
-def _is_chat(value: Sequence[Any]) -> bool:
-    return bool(value) and all(isinstance(m, Mapping) and "role" in m for m in value[:3])
+def _is_chat(value: list[Any] | tuple[Any, ...]) -> bool:
+    return bool(value) and all(isinstance(m, dict) and "role" in m for m in islice(iter(value), 3))
 
 
-def _chat(messages: Sequence[Any], budget: Budget) -> dict[str, Any]:
+def _chat(messages: list[Any] | tuple[Any, ...], budget: Budget, snap: Snapshot) -> dict[str, Any]:
     kept: list[Any] = []
     used = 0
     for message in reversed(messages[-budget.items :]):
-        redacted = redact(_jsonable(dict(message)), budget.mask)
-        size = len(json.dumps(redacted, default=repr))
+        redacted = redact(snap.take(message), budget.mask)
+        size = len(json.dumps(redacted))
         if kept and used + size > budget.field_chars:
             break
         kept.insert(0, redacted)
         used += size
     if kept and used > budget.field_chars:
-        kept = [_preview(kept[0], budget)["preview"]]
+        kept = [_preview(kept[0], budget, Snapshot(chars=budget.field_chars))["preview"]]
     return {"type": "chat", "messages": len(messages), "kept": len(kept), "preview": kept}
-
-
-def sniff(data: bytes) -> str:
-    """The media type the first bytes of `data` announce, or `application/octet-stream`."""
-    for magic, mime in _MAGIC:
-        if data.startswith(magic) and (mime != "image/webp" or data[8:12] == b"WEBP"):
-            return mime
-    try:
-        data[:512].decode("utf-8")
-    except UnicodeDecodeError:
-        return "application/octet-stream"
-    return "text/plain"
-
-
-def _bytes(data: bytes) -> dict[str, Any]:
-    out: dict[str, Any] = {"type": "bytes", "size": len(data), "mime": sniff(data)}
-    if out["mime"].startswith("image/"):
-        out["image"] = _verify_image(data)
-    return out
-
-
-def _verify_image(data: bytes) -> dict[str, Any]:
-    try:
-        from PIL import Image
-    except ImportError:
-        return {"verified": None, "note": "install inferwatch[image] to check images"}
-    try:
-        with Image.open(io.BytesIO(data)) as img:
-            info = _image_info(img)
-            img.verify()
-        return {**info, "verified": True}
-    except Exception as exc:
-        return {"verified": False, "error": f"{type(exc).__name__}: {truncate(str(exc), 200)}"}
-
-
-def _is_pil_image(value: Any) -> bool:
-    return all(hasattr(value, a) for a in ("size", "mode", "getbands"))
-
-
-def _image_info(img: Any) -> dict[str, Any]:
-    width, height = img.size
-    return {"format": img.format, "width": width, "height": height, "mode": img.mode}
-
-
-def _is_array(value: Any) -> bool:
-    return hasattr(value, "shape") and hasattr(value, "dtype") and not isinstance(value, type)
-
-
-MAX_ARRAY_STATS = 1_000_000
-
-
-def _element_count(arr: Any) -> int:
-    count = 1
-    for dim in arr.shape:
-        count *= int(dim)
-    return count
-
-
-def _array(arr: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {"type": "array", "dtype": str(arr.dtype), "shape": list(arr.shape)}
-    if _element_count(arr) > MAX_ARRAY_STATS:
-        return out  # min/max/NaN copy the array (and sync a GPU) on every call: not for big ones
-    try:
-        finite = arr[arr == arr]  # NaN != NaN: works for numpy and torch alike
-        out["nan_count"] = int((arr != arr).sum())
-        if int(finite.size if isinstance(finite.size, int) else finite.numel()):
-            out["min"] = _json_number(float(finite.min()))
-            out["max"] = _json_number(float(finite.max()))
-    except Exception:
-        pass  # non-numeric dtypes have no min or NaN
-    return out
-
-
-def _json_number(value: Any) -> Any:
-    """NaN and infinity as text: JSON has no such numbers, and a NaN is what the reader needs
-    to see (`"nan"`), not a reason for the event to be refused."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    return value
-
-
-def _jsonable(value: Any, _depth: int = 0) -> Any:
-    """`value` as JSON can carry it, before redaction: bytes described (never kept: they are
-    not redacted), NaN as text, other objects by a short repr, cycles and deep nesting cut."""
-    if value is None or isinstance(value, str | int):
-        return value
-    if isinstance(value, float):
-        return _json_number(value)
-    if _depth > 20:
-        return "[too deep]"
-    if isinstance(value, bytes | bytearray | memoryview):
-        return _bytes(bytes(value))
-    if isinstance(value, Mapping):
-        return {
-            k if isinstance(k, str) else _short_repr(k): _jsonable(v, _depth + 1)
-            for k, v in value.items()
-        }
-    if isinstance(value, list | tuple):
-        return [_jsonable(v, _depth + 1) for v in value]
-    return _short_repr(value)
-
-
-def _short_repr(value: Any) -> str:
-    try:
-        return truncate(repr(value), 200)
-    except Exception:
-        return f"<{type(value).__name__}>"
