@@ -146,3 +146,124 @@ def test_every_json_like_shape_keeps_its_values_and_the_mask_sees_every_string()
             "list": [{"file": "APP/M1.PY"}, "AB"]
         }
         assert masked["n"] == 3 and masked["tuple"] == ["A", 1] and masked["name"] == "[EMAIL]"
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        *("newpassword", "userpassword", "accesstoken", "refreshtoken", "authtoken", "apitoken"),
+        *("clientsecret", "X-CSRFToken", "sessionid", "PHPSESSID", "passphrase", "jwt"),
+        *("connect.sid", "two_factor", "otp", "mysql_pwd", "id_token", "pin"),
+    ],
+)
+def test_secret_words_are_found_anywhere_in_a_key_whatever_its_spelling(key: str) -> None:
+    assert is_sensitive_key(key)
+    assert redact({key: "opaque-value-1"}) == {key: FILTERED}
+
+
+def test_token_counts_stay_readable_and_token_values_do_not() -> None:
+    usage = {"max_tokens": 256, "usage": {"input_tokens": 12, "output_tokens": 3}}
+    details = {"prompt_tokens_details": {"cached_tokens": 0}, "tokens": [101, 2023]}
+    assert redact({**usage, **details}) == {**usage, **details}
+    assert redact({"token": 123456, "tokens": "opaque", "access_tokens": [7]}) == {
+        "token": FILTERED,
+        "tokens": FILTERED,
+        "access_tokens": [FILTERED],
+    }
+
+
+def test_pair_lists_are_filtered_by_their_keys_at_any_depth() -> None:
+    request = {
+        "headers": [["X-Api-Key", "k1"], ["Accept", "text/html"]],
+        "env": (("REMOTE_ADDR", "10.0.0.1"), ("HTTP_AUTHORIZATION", "Token t1")),
+        "nested": {"query_string": [["q", "hi"], ["refreshtoken", "r1"]]},
+    }
+    assert redact(request) == {
+        "headers": [["X-Api-Key", FILTERED], ["Accept", "text/html"]],
+        "env": [["REMOTE_ADDR", "10.0.0.1"], ["HTTP_AUTHORIZATION", FILTERED]],
+        "nested": {"query_string": [["q", "hi"], ["refreshtoken", FILTERED]]},
+    }
+
+
+def test_a_filtered_value_keeps_the_shape_sentry_expects() -> None:
+    assert redact({"cookies": {"sessionid": "s1", "theme": "dark"}, "Cookie": "a=1; b=2"}) == {
+        "cookies": {"sessionid": FILTERED, "theme": FILTERED},
+        "Cookie": f"a={FILTERED}; b={FILTERED}",
+    }
+    assert redact({"cookies": {}, "session": [["sid", "x"]], "secret": None}) == {
+        "cookies": {},
+        "session": [["sid", FILTERED]],
+        "secret": None,
+    }
+
+
+def test_card_numbers_are_found_as_integers_and_inside_runs_of_digit_groups() -> None:
+    assert redact({"cc": 4111111111111111, "order": 4111111111111112, "n": 7}) == {
+        "cc": "[card]",
+        "order": 4111111111111112,  # fails the Luhn check
+        "n": 7,
+    }
+    assert redact_text("ids 2 4111 1111 1111 1111 5 and 378282246310005") == (
+        "ids 2 [card] 5 and [card]"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Authorization: Token 9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b",
+            "Authorization: [Filtered]",
+        ),
+        ("password = correct horse battery staple", "password = [Filtered]"),
+        ("cfg: secret='two words', user='bob'", "cfg: secret='[Filtered]', user='bob'"),
+        ("url ?a=1&api_key=k 1&b=2", "url ?a=1&api_key=[Filtered]&b=2"),
+        ("redis://:s3cr3t@cache:6379/0", "redis://[credentials]@cache:6379/0"),
+        (
+            "clone https://ghp_abcdefghij0123456789abcdefghij@github.com/x",
+            "clone https://[credentials]@github.com/x",
+        ),
+        ("max_tokens=256 tokens: 12", "max_tokens=256 tokens: 12"),
+    ],
+)
+def test_the_whole_value_after_a_secret_name_is_filtered(text: str, expected: str) -> None:
+    assert redact_text(text) == expected
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "sk_live_4eC39HqLyjWDarjtT1zdp7dc",  # Stripe
+        "rk_live_51H8abcdefghijklmnopqrstu",
+        "hf_abcdefghijklmnopqrstuvwxyzABCD",  # Hugging Face
+        "ghp_abcdefghijklmnopqrstuvwxyz0123456789",  # GitHub
+        "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz",
+        "xoxb-123456789012-1234567890123-abcdefghijklmnopqrstuvwx",  # Slack
+        "xoxp-123456789012-1234567890123-abcdefghijklmnopqrstuvwx",
+        "AIzaSyA1234567890abcdefghijklmnopqrstuv",  # Google
+        "sk-ant-api03-AbCdEf0123456789GhIjKl",  # Anthropic
+        "gsk_abcdefghijklmnopqrstuvwxyz0123",  # Groq
+    ],
+)
+def test_provider_key_formats_are_recognised_in_text(secret: str) -> None:
+    assert redact_text(f"use {secret} now") == "use [api_key] now"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("écrire à jörg.müller@exämple.de ou", "écrire à [email] ou"),
+        ("连系 用户@例子.公司 谢谢", "连系 [email] 谢谢"),
+        ("iban DE89370400440532013000 ok", "iban [iban] ok"),
+        ("ssn 078-05-1120 on file", "ssn [us-ssn] on file"),
+        (
+            "key -----BEGIN RSA PRIVATE KEY-----\nMIIEow\nIBAAK\n-----END RSA PRIVATE KEY----- end",
+            "key [pemkey] end",
+        ),
+        ("cut -----BEGIN PRIVATE KEY-----\nMIIEow", "cut [pemkey]"),
+    ],
+)
+def test_unicode_emails_ibans_ssns_and_private_keys_are_recognised(
+    text: str, expected: str
+) -> None:
+    assert redact_text(text) == expected

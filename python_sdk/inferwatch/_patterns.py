@@ -220,7 +220,7 @@ _KEY_HINTS = (
     "jwt", "bearer", "signature", "pin", "ssn", "cvv", "cvc", "otp", "mfa", "sid", "dsn", "factor",
 )  # fmt: skip
 _MARKER = re.compile(r"\[[\w-]+\]|%5B\w+%5D")
-_NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
+_NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?(?![\w.])")
 
 
 def _named_values(text: str) -> str:
@@ -231,14 +231,12 @@ def _named_values(text: str) -> str:
         if match.start() < at:
             continue  # inside a value already filtered
         kind = key_kind(match.group(2))
-        if kind is KeyKind.PLAIN:
-            continue
+        if kind is KeyKind.PLAIN or (kind is KeyKind.COUNT and _NUMBER.match(text, match.end())):
+            continue  # a count of tokens is not a secret (`max_tokens=256`)
         start, end = _value_span(text, match)
         value = text[start:end]
         if not value.strip() or _MARKER.fullmatch(value):
             continue  # nothing, or what a rule above already put there (`[bearer]`)
-        if kind is KeyKind.COUNT and _NUMBER.fullmatch(value.strip()):
-            continue
         out.append(text[at:start] + FILTERED)
         at = end
     if not out:
