@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from ._errors import ConfigError
+from ._redact import redact_text
 from ._version import VERSION
 from .store import IssueChange, Store
 
@@ -258,7 +259,9 @@ def _summary(held: list[Alert], counts: Counter[str], cap: int, now: float) -> A
 
 
 def _one_line(text: str) -> str:
-    line = " ".join(str(text).split())
+    """A title as an alert shows it: one line, short, and redacted again on its way out (the
+    store holds it redacted by the rules of when it was captured)."""
+    line = " ".join(redact_text(str(text)).split())
     return line if len(line) <= MAX_TITLE else line[: MAX_TITLE - 1] + "…"
 
 
