@@ -190,6 +190,41 @@ def capture_cost(rounds: int, raw: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def redaction(rounds: int, raw: dict[str, Any]) -> list[Row]:
+    texts = [script("redaction.py", "text") for _ in range(rounds)]
+    captures = [script("redaction.py", "capture") for _ in range(rounds)]
+    raw["redaction"] = {"text": texts, "capture": captures}
+    plain = med([t["plain_s"] for t in texts])
+    worst = max(texts[0]["crafted_s"], key=lambda name: med([t["crafted_s"][name] for t in texts]))
+    crafted = med([t["crafted_s"][worst] for t in texts])
+    rows = [
+        Row(
+            "Redaction",
+            f"redact_text on 1 MiB of crafted text, the worst family ({worst}), vs plain prose",
+            f"{1 / crafted:,.1f} MiB/s",
+            f"{1 / plain:,.1f} MiB/s",
+            crafted / plain,
+            "≤ 20",
+            crafted / plain <= 20,
+        )
+    ]
+    for name, label in (
+        ("cyclic", "a self-referencing dict"),
+        ("million_keys", "a dict of 1M keys"),
+    ):
+        ratio = med([c[name] / c["plain"] for c in captures])
+        rows.append(
+            Row(
+                "Redaction",
+                f"failing watch_model call + capture, INFO logging on: {label} vs a chat input",
+                us(med([c[name] for c in captures])),
+                us(med([c["plain"] for c in captures])),
+                ratio,
+            )
+        )
+    return rows
+
+
 def store_throughput(rounds: int, raw: dict[str, Any]) -> list[Row]:
     runs: dict[str, list[dict[str, Any]]] = {"api": [], "raw": []}
     for _ in range(rounds):
@@ -404,6 +439,7 @@ def dashboard(rounds: int, raw: dict[str, Any]) -> list[Row]:
 SECTIONS: dict[str, Callable[[int, dict[str, Any]], list[Row]]] = {
     "request": request_overhead,
     "capture": capture_cost,
+    "redaction": redaction,
     "store": store_throughput,
     "ingest": collector_ingest,
     "memory": stalled_store,
