@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from inferwatch import _redact
 from inferwatch._redact import FILTERED, is_sensitive_key, redact, redact_text, redact_url
+
+from tests._secrets import found, placed
 
 
 @pytest.mark.parametrize(
@@ -267,3 +274,13 @@ def test_unicode_emails_ibans_ssns_and_private_keys_are_recognised(
     text: str, expected: str
 ) -> None:
     assert redact_text(text) == expected
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(placed(), min_size=1, max_size=6))
+def test_no_secret_in_any_shape_survives_redaction(
+    planted: list[tuple[Any, tuple[str, ...]]],
+) -> None:
+    data = [value for value, _ in planted]
+    out = json.dumps(redact(data), ensure_ascii=False).encode()
+    assert found([n for _, needles in planted for n in needles], out) == []
