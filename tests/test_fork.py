@@ -223,3 +223,110 @@ def test_children_forked_by_multiprocessing_store_their_rows_and_the_parents_onc
     # Its own writer; the retention pruner stays with the parent, which prunes for everyone.
     assert "inferwatch-store" in recording_threads
     assert "inferwatch-retention" not in recording_threads
+
+
+HELD_LOCKS_PARENT = textwrap.dedent(
+    """
+    import json, multiprocessing, sys, threading, time, uuid
+    from pathlib import Path
+
+    import httpx
+    from inferwatch._forward import Forwarder
+    from inferwatch.alerts import AlertConfig, Alerter
+    from inferwatch.store import Store
+
+    out = Path(sys.argv[1])
+
+
+    def recorder(name):
+        def handler(request):
+            with (out / name).open("ab") as f:
+                f.write(request.content + b"\\n")
+            return httpx.Response(200)
+
+        return httpx.MockTransport(handler)
+
+
+    def event(message):
+        return {
+            "event_id": uuid.uuid4().hex,
+            "timestamp": time.time(),
+            "platform": "python",
+            "exception": {"values": [{"type": "ValueError", "value": message}]},
+        }
+
+
+    def envelope(message):
+        body = json.dumps(event(message)).encode()
+        header = json.dumps({"type": "event", "length": len(body)}).encode()
+        return b"{}\\n" + header + b"\\n" + body + b"\\n"
+
+
+    store = Store(out / "events.db")
+    forwarder = Forwarder(
+        "http://public@sentry.example/1", outbox=out / "outbox.db", transport=recorder("sentry")
+    )
+    alerter = Alerter(
+        AlertConfig(webhooks=("https://hooks.example/x",)), transport=recorder("webhook")
+    )
+    alerter.attach(store)
+    store.add("event", event("parent issue"))
+    forwarder.submit(envelope("parent envelope"))
+    assert store.flush(10) and alerter.flush(10) and forwarder.flush(10)
+
+    # Another thread of the parent holds every lock the child will need when it forks.
+    held, release = threading.Event(), threading.Event()
+
+
+    def hold():
+        with store._lock, forwarder._progress, alerter._lock:
+            held.set()
+            release.wait()
+
+
+    threading.Thread(target=hold, daemon=True).start()
+    held.wait()
+
+
+    def child():
+        store.add("event", event("child issue"))
+        forwarder.submit(envelope("child envelope"))  # delivered as the child exits
+        assert store.flush(10) and alerter.flush(10)
+
+
+    process = multiprocessing.get_context("fork").Process(target=child)
+    process.start()
+    process.join(30)
+    if process.exitcode is None:
+        process.kill()
+    release.set()
+    print(json.dumps({"exitcode": process.exitcode}))
+    """
+)
+
+
+def test_a_child_forked_while_the_parent_holds_the_locks_records_forwards_and_alerts(
+    tmp_path: Path,
+) -> None:
+    script = tmp_path / "parent.py"
+    script.write_text(HELD_LOCKS_PARENT)
+    result = subprocess.run(
+        [sys.executable, str(script), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"exitcode": 0}, result.stderr
+
+    stored = rows(tmp_path / "events.db", "SELECT title FROM issues ORDER BY id")
+    assert [r["title"] for r in stored] == ["ValueError: parent issue", "ValueError: child issue"]
+    sent = (tmp_path / "sentry").read_text()
+    assert sent.count("parent envelope") == 1
+    assert sent.count("child envelope") == 1
+    alerts = [json.loads(line) for line in (tmp_path / "webhook").read_text().splitlines()]
+    assert sorted(a["text"] for a in alerts) == [
+        "New issue #1: ValueError: parent issue",
+        "New issue #2: ValueError: child issue",
+    ]
