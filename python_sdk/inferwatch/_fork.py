@@ -27,6 +27,7 @@ is a system call, about 180 ns on the machine this was measured on, against 490 
 from __future__ import annotations
 
 import atexit
+import inspect
 import logging
 import os
 import sys
@@ -41,7 +42,7 @@ Moment = Literal["before", "after_in_parent", "after_in_child"]
 WAIT_SECONDS = 10.0
 """How long a fork waits for a transaction in flight; past it, it forks without closing."""
 
-_handlers: list[tuple[Moment, weakref.WeakMethod[Handler]]] = []
+_handlers: list[tuple[Moment, Callable[[], Handler | None]]] = []
 _set_aside: list[object] = []
 
 
@@ -51,15 +52,22 @@ def register(
     after_in_parent: Handler | None = None,
     after_in_child: Handler | None = None,
 ) -> None:
-    """Call these bound methods around every fork from now on, while their object lives."""
+    """Call these around every fork from now on; bound methods only while their object lives."""
     _handlers[:] = [(moment, ref) for moment, ref in _handlers if ref() is not None]
-    for moment, handler in (
+    handlers: tuple[tuple[Moment, Handler | None], ...] = (
         ("before", before),
         ("after_in_parent", after_in_parent),
         ("after_in_child", after_in_child),
-    ):
+    )
+    for moment, handler in handlers:
         if handler is not None:
-            _handlers.append((moment, weakref.WeakMethod(handler)))  # type: ignore[arg-type]
+            _handlers.append((moment, _reference(handler)))
+
+
+def _reference(handler: Handler) -> Callable[[], Handler | None]:
+    if inspect.ismethod(handler):  # a Store must not live for ever because a fork might come
+        return weakref.WeakMethod(handler)
+    return lambda: handler
 
 
 def set_aside(*resources: object) -> None:
