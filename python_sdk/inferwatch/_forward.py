@@ -176,9 +176,7 @@ class Forwarder:
         """
         if self._closed:
             return self._queue.empty()
-        if not self._threads:
-            self._start()
-        if not self._threads:  # no thread can be started: nothing queued will be persisted
+        if not self._threads:  # a forked child that submitted nothing, or cannot start threads
             return self._queue.empty()
         marker = _Marker()
         try:
