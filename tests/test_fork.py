@@ -26,11 +26,20 @@ pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this
 
 APP = textwrap.dedent(
     """
-    import os, time
+    import contextlib, os, time
     import inferwatch
     from fastapi import FastAPI
 
-    app = FastAPI()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        yield
+        # Rows recorded as the worker stops: uvicorn then ends it by raising SIGTERM again.
+        for i in range(SHUTDOWN_ROWS):
+            inferwatch.log_usage("/shutdown", {"row": i})
+
+
+    app = FastAPI(lifespan=lifespan)
 
 
     @inferwatch.watch_model("tiny")
@@ -62,10 +71,13 @@ APP = textwrap.dedent(
 )
 
 
+SHUTDOWN_ROWS = 3000
+
+
 @contextmanager
 def gunicorn_preload(tmp_path: Path, store: Path, workers: int) -> Iterator[tuple[Any, str]]:
     """`gunicorn app:app --preload -w N -k uvicorn.workers.UvicornWorker` on loopback."""
-    (tmp_path / "app.py").write_text(APP)
+    (tmp_path / "app.py").write_text(f"SHUTDOWN_ROWS = {SHUTDOWN_ROWS}\n{APP}")
     port = free_port()
     command = [sys.executable, "-m", "gunicorn", "app:app", "--preload", "-w", str(workers)]
     command += ["-k", "uvicorn.workers.UvicornWorker", "-b", f"127.0.0.1:{port}"]
@@ -103,7 +115,7 @@ def _get(url: str, path: str, request_id: str) -> httpx.Response:
         return client.get(f"{url}{path}", headers={"X-Request-ID": request_id})
 
 
-def test_every_gunicorn_preload_worker_stores_every_event_and_generation_once(
+def test_every_gunicorn_preload_worker_stores_every_row_once_also_as_sigterm_stops_it(
     tmp_path: Path, store_path: Path
 ) -> None:
     n = 100
@@ -123,6 +135,8 @@ def test_every_gunicorn_preload_worker_stores_every_event_and_generation_once(
     assert sorted(e["request_id"] for e in events) == sorted(f"fail-{i}" for i in range(n))
     requests = rows(store_path, "SELECT request_id FROM requests WHERE route != '/healthz'")
     assert Counter(r["request_id"] for r in requests) == Counter(rid for _, rid in calls)
+    shutdown = rows(store_path, "SELECT count(*) AS n FROM usage WHERE endpoint = '/shutdown'")
+    assert shutdown == [{"n": 3 * SHUTDOWN_ROWS}]
     event_pids = {json.loads(e["data"])["exception"]["values"][-1]["value"] for e in events}
     assert len(ok_pids) >= 2, "the requests did not reach two workers"
     assert len(event_pids) >= 2
