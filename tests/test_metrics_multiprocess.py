@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -152,3 +153,69 @@ def test_each_workers_store_health_adds_up(workers: tuple[Worker, Worker]) -> No
     total = a.scrape()[accepted]
     assert total >= 4 + 6  # more than either worker alone has: A's rows and B's
     assert ("inferwatch_store_queue_depth", frozenset()) in a.scrape()
+
+
+FORKED_WORKER = textwrap.dedent(
+    """
+    import json, multiprocessing, sys, threading
+    import inferwatch
+    from inferwatch import _metrics
+    from prometheus_client.parser import text_string_to_metric_families
+
+    inferwatch.init(store=sys.argv[1], environ={}, metrics=True)
+
+
+    @inferwatch.watch_model("tiny")
+    def predict(text):
+        return text.upper()
+
+
+    def accepted():
+        for family in text_string_to_metric_families(_metrics.scrape().decode()):
+            for sample in family.samples:
+                if sample.name == "inferwatch_store_accepted_rows_total":
+                    return sample.value
+
+
+    def worker(answers):
+        for i in range(3):
+            predict(f"child {i}")
+        answers.put({
+            "threads": sorted(t.name for t in threading.enumerate()),
+            "accepted": accepted(),
+        })
+
+
+    for i in range(5):
+        predict(f"parent {i}")
+    assert inferwatch.flush(5)
+    before = accepted()  # the parent's 5 rows, in the parent's files
+    fork = multiprocessing.get_context("fork")
+    answers = fork.Queue()
+    child = fork.Process(target=worker, args=(answers,))
+    child.start()
+    answer = answers.get(timeout=30)
+    child.join(30)
+    print(json.dumps({"before": before, **answer}))
+    """
+)
+
+
+def test_a_worker_forked_after_init_mirrors_its_own_health_from_zero(tmp_path: Path) -> None:
+    multiproc_dir = tmp_path / "prometheus"
+    multiproc_dir.mkdir()
+    script = tmp_path / "forking.py"
+    script.write_text(FORKED_WORKER)
+    result = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "events.db")],
+        env={**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(multiproc_dir), "SENTRY_DSN": ""},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["before"] == 5
+    assert report["accepted"] == 5 + 3  # the parent's and the worker's, each counted once
+    assert "inferwatch-metrics" in report["threads"]

@@ -4,6 +4,9 @@ It gives each request an id (from `X-Request-ID`, `traceparent` or `sentry-trace
 and returns it in `X-Request-ID`; captures unhandled exceptions and 5xx answers with the request
 and the model context; records the route template and the duration. It never reads the request
 body and passes every message through as it comes, so streaming responses keep streaming.
+When the app has shut down (ASGI lifespan), it writes what is still queued before the server
+hears so: uvicorn ends a worker stopped by SIGTERM by raising that signal again once the app has
+shut down, so no `atexit` handler runs, and rows of the last moments would be lost.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 import sentry_sdk
 from sentry_sdk.scope import Scope as SentryScope
 from sentry_sdk.utils import event_from_exception
+from starlette.concurrency import run_in_threadpool
 
 from . import _logging, _metrics, _runtime
 from ._context import RequestInfo, current_request
@@ -25,6 +29,7 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+DRAIN_SECONDS = 5.0  # how long an app's shutdown waits for the rows still queued
 
 
 class Middleware:
@@ -39,6 +44,9 @@ class Middleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self.app(scope, receive, _drain_before_shutdown_completes(send))
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -75,6 +83,17 @@ class Middleware:
             SentryScope.set_isolation_scope(outer)
             current_request.reset(token)
             _record(request, status, (time.perf_counter() - start) * 1000)
+
+
+def _drain_before_shutdown_completes(send: Send) -> Send:
+    async def send_after_draining(message: Message) -> None:
+        if message["type"] in ("lifespan.shutdown.complete", "lifespan.shutdown.failed"):
+            runtime = _runtime.current()
+            if runtime is not None:
+                await run_in_threadpool(runtime.drain, DRAIN_SECONDS)
+        await send(message)
+
+    return send_after_draining
 
 
 def _is_ingest(scope: Scope) -> bool:

@@ -10,6 +10,9 @@ envelopes are sent by the next Forwarder on the same outbox file, after a restar
 
 Delivery is at least once: a crash between Sentry's 2xx and the delete sends that envelope
 again, and Sentry keeps one event per `event_id`.
+
+A forked child (a gunicorn `--preload` worker) starts its own two threads and HTTP client on its
+first envelope; the envelopes the parent queued before the fork are the parent's to persist.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import httpx
 from sentry_sdk.consts import EndpointType
 from sentry_sdk.utils import Dsn
 
+from . import _fork
 from ._envelope import EnvelopeError, parse
 from ._outbox import Entry, Outbox
 from ._version import VERSION
@@ -37,6 +41,7 @@ from ._version import VERSION
 logger = logging.getLogger("inferwatch")
 USER_AGENT = f"inferwatch/{VERSION}"
 DEFAULT_RATE_LIMIT = 60.0  # seconds, when a 429 says neither Retry-After nor X-Sentry-Rate-Limits
+EXIT_SECONDS = 5.0  # how long a forked child's exit tries to deliver
 ALL = ""  # the rate-limit category that stands for every category
 
 
@@ -78,28 +83,71 @@ class Forwarder:
         self._owns_outbox = not isinstance(outbox, Outbox)
         self.outbox = outbox if isinstance(outbox, Outbox) else _open_outbox(outbox)
         self._durable = self.outbox.path != ":memory:"
-        self._client = httpx.Client(transport=transport, timeout=timeout)
+        self._transport, self._timeout = transport, timeout
+        self._client: httpx.Client | None = None  # opened by the sender thread
         self._clock, self._sleep = clock, sleep
         self._lease = timeout + 30.0
         self.max_backoff, self.max_envelope_bytes = max_backoff, max_envelope_bytes
-        self._queue: queue.Queue[bytes | _Marker | None] = queue.Queue(queue_size)
-        self._wake, self._stop = threading.Event(), threading.Event()
-        self._progress = threading.Condition(threading.RLock())
+        self._queue_size = queue_size
         self._backoff_until, self._failures = 0.0, 0
         self._limits: dict[str, float] = {}  # category -> until
-        self._counts: Counter[str] = Counter()
-        self._logged: set[str] = set()
         self._closed = False
-        self._lost_since_marker = False
-        self._threads = [
-            threading.Thread(target=self._persist_loop, name="inferwatch-outbox", daemon=True),
-            threading.Thread(target=self._send_loop, name="inferwatch-forward", daemon=True),
-        ]
-        for thread in self._threads:
-            thread.start()
+        self._forked = False
+        self._threads: list[threading.Thread] = []
+        self._reset()
+        self._start()
+        _fork.register(after_in_child=self._after_fork)
 
     def __repr__(self) -> str:
         return f"Forwarder({self.url!r}, outbox={self.outbox.path!r})"
+
+    def _reset(self) -> None:
+        """The state of this process's threads: made at start, made again after a fork."""
+        self._queue: queue.Queue[bytes | _Marker | None] = queue.Queue(self._queue_size)
+        self._wake, self._stop = threading.Event(), threading.Event()
+        self._progress = threading.Condition(threading.RLock())
+        self._counts: Counter[str] = Counter()
+        self._logged: set[str] = set()
+        self._lost_since_marker = False
+        self._start_lock = threading.Lock()
+
+    def _after_fork(self) -> None:
+        """In a forked child: own queue, locks and counts; threads and client on first use.
+        Rate limits and back-off learnt from Sentry hold for the child too."""
+        _fork.set_aside(self._client)
+        self._client = None
+        self._threads = []
+        self._reset()
+        self._forked = True
+
+    def _start(self) -> None:
+        with self._start_lock:
+            if self._threads or self._closed:
+                return
+            threads = [
+                threading.Thread(target=self._persist_loop, name="inferwatch-outbox", daemon=True),
+                threading.Thread(target=self._send_loop, name="inferwatch-forward", daemon=True),
+            ]
+            try:
+                for thread in threads:
+                    thread.start()
+            except RuntimeError as exc:  # the interpreter is shutting down: no new threads
+                self._log_once("no_threads", f"inferwatch: cannot start forwarding: {exc}")
+                return
+            self._threads = threads
+        if self._forked:
+            _fork.at_exit(self._deliver_at_exit)
+
+    def _deliver_at_exit(self) -> None:
+        self.flush(EXIT_SECONDS)
+
+    def _sending(self) -> bool:
+        return len(self._threads) == 2 and self._threads[1].is_alive()
+
+    def _http(self) -> httpx.Client:
+        if self._client is None:  # only the sender thread sends, so only it opens the client
+            self._client = httpx.Client(transport=self._transport, timeout=self._timeout)
+        return self._client
 
     # -- the public surface --------------------------------------------------------------
 
@@ -111,6 +159,8 @@ class Forwarder:
         elif len(envelope) > self.max_envelope_bytes:
             self._drop("too_large", f"an envelope is over {self.max_envelope_bytes} bytes")
         else:
+            if not self._threads:  # the first envelope of a forked child
+                self._start()
             try:
                 self._queue.put_nowait(envelope)
                 return True
@@ -125,6 +175,8 @@ class Forwarder:
         Only local disk is waited for, never Sentry: the collector calls it before its 200.
         """
         if self._closed:
+            return self._queue.empty()
+        if not self._threads:  # a forked child that submitted nothing, or cannot start threads
             return self._queue.empty()
         marker = _Marker()
         try:
@@ -141,7 +193,7 @@ class Forwarder:
         with self._progress:
             while self._pending_in_outbox() > 0:
                 remaining = end - time.monotonic()
-                if remaining <= 0 or not self._threads[1].is_alive():
+                if remaining <= 0 or not self._sending():
                     return False
                 self._wake.set()
                 self._progress.wait(min(remaining, 0.5))
@@ -165,7 +217,8 @@ class Forwarder:
             self._queue.put(None, timeout=timeout)
         for thread in self._threads:
             thread.join(timeout)
-        self._client.close()
+        if self._client is not None:
+            self._client.close()
         if self._owns_outbox and not any(t.is_alive() for t in self._threads):
             self.outbox.close()
 
@@ -261,7 +314,7 @@ class Forwarder:
     def _send(self, entry: Entry) -> bool:
         """One attempt; False when sending should pause (back-off or a rate limit)."""
         try:
-            response = self._client.post(self.url, content=entry.body, headers=self._headers())
+            response = self._http().post(self.url, content=entry.body, headers=self._headers())
         except httpx.HTTPError as exc:
             return self._retry_later(entry, f"cannot reach Sentry: {exc!r}")
         now = self._clock()

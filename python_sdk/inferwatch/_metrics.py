@@ -36,6 +36,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from . import _fork
+
 # Model endpoints take seconds to minutes: the default buckets stop at 10 s.
 HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 60, 120, 300)
 # The OpenTelemetry GenAI conventions' explicit bucket boundaries.
@@ -167,6 +169,7 @@ REGISTRY_OWN = CollectorRegistry(auto_describe=True)
 """inferwatch's own registry (kept apart from prometheus_client's default `REGISTRY`)."""
 _instruments: Instruments | None = None
 _lock = threading.Lock()
+_restart_mirror = False
 enabled = False
 """Whether the SDK feeds its instruments: set by `enable()` (`init(metrics=True)`, `serve`)."""
 
@@ -174,6 +177,8 @@ enabled = False
 def instruments() -> Instruments:
     """The process-wide instruments, created on first use (so `init` twice registers once)."""
     global _instruments
+    if _restart_mirror:  # the first observation of a worker forked after `enable`
+        _start_mirror()
     if _instruments is None:
         with _lock:
             if _instruments is None:
@@ -335,6 +340,17 @@ class _FileMirror:
         self._last: dict[tuple[str, tuple[str, ...]], float] = {}
         self._owner: tuple[Any, Any] = (None, None)
         self._lock = threading.Lock()
+        self.thread: threading.Thread | None = None
+        _fork.register(after_in_child=self._after_fork)
+
+    def _after_fork(self) -> None:
+        """A forked worker copies its own counts from zero (the parent's are in the parent's
+        files), and starts its own thread at its first observation."""
+        global _restart_mirror
+        self._lock = threading.Lock()
+        self._owner, self._last = (None, None), {}
+        if self.thread is not None:
+            self.thread, _restart_mirror = None, True
 
     def sync(self) -> None:
         with self._lock:
@@ -396,12 +412,26 @@ def _mirror(sources: Sources) -> _FileMirror:
 
 def _start_mirror(interval: float = 5.0) -> None:
     """Multiprocess mode: keep this worker's health in its files, also between its scrapes."""
-    if not _multiprocess() or _runtime_sources in _mirrors:
+    global _restart_mirror
+    _restart_mirror = False
+    if not _multiprocess():
         return
     mirror = _mirror(_runtime_sources)
-    threading.Thread(
-        target=mirror.run, args=(interval,), name="inferwatch-metrics", daemon=True
-    ).start()
+    with _lock:
+        if mirror.thread is not None:
+            return
+        mirror.thread = threading.Thread(
+            target=mirror.run, args=(interval,), name="inferwatch-metrics", daemon=True
+        )
+        mirror.thread.start()
+
+
+def _after_fork() -> None:
+    global _lock
+    _lock = threading.Lock()  # another thread of the parent may have held it at the fork
+
+
+_fork.register(after_in_child=_after_fork)
 
 
 def _multiprocess() -> bool:

@@ -23,6 +23,13 @@ class Runtime:
     def budget(self) -> Budget:
         return Budget(field_chars=self.options.max_field_chars, mask=self.options.mask)
 
+    def drain(self, timeout: float = 5.0) -> None:
+        """Write what is queued: rows to the store, envelopes for Sentry to the outbox."""
+        if self.store is not None:
+            self.store.flush(timeout)
+        if self.forwarder is not None:
+            self.forwarder.persist(timeout)
+
     def close(self, timeout: float = 5.0) -> None:
         if self.pruner is not None:
             self.pruner.close(timeout)

@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from . import _fork
 from ._errors import ConfigError
 from ._redact import redact_text
 from ._version import VERSION
@@ -303,6 +304,11 @@ def _slack_escape(text: str) -> str:
 class Alerter:
     """Sends the alerts `AlertRules` decides on, from a background thread, with retries.
 
+    Fork-safe: in a forked child (a gunicorn `--preload` worker) it hears the child's store and
+    starts its own thread and HTTP client on the first change the child stores. Each process
+    decides on what it stored: a new issue or a regression is found by the one insert that makes
+    it, so alerted once, but quiet periods, the hourly cap and spike detection count per process.
+
     >>> alerter = Alerter(AlertConfig(webhooks=("https://hooks.example/x",)))  # doctest: +SKIP
     >>> alerter.attach(store)                                                  # doctest: +SKIP
     """
@@ -319,24 +325,56 @@ class Alerter:
     ) -> None:
         self.config = config
         self.rules = AlertRules(config, clock)
-        self.counts: Counter[str] = Counter()
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._sleep: Sleep = sleep or self._stop.wait
-        self._queue: queue.Queue[Alert | threading.Event | None] = queue.Queue(queue_size)
+        self._given_sleep, self._transport = sleep, transport
+        self._queue_size = queue_size
         self._tick = tick_seconds
         self._stores: list[Store] = []
-        self._client = httpx.Client(
-            transport=transport,
-            timeout=10.0,
-            follow_redirects=False,
-            headers={"User-Agent": f"inferwatch/{VERSION}"},
-        )
-        self._thread = threading.Thread(target=self._run, name="inferwatch-alerts", daemon=True)
-        self._thread.start()
+        self._client: httpx.Client | None = None  # opened by the worker thread
+        self._thread: threading.Thread | None = None
+        self._reset()
+        self._start()
+        _fork.register(after_in_child=self._after_fork)
 
     def __repr__(self) -> str:
         return f"Alerter({self.config!r})"
+
+    def _reset(self) -> None:
+        """The state of this process's worker: made at start, made again after a fork."""
+        self.counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self._start_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._sleep: Sleep = self._given_sleep or self._stop.wait
+        self._queue: queue.Queue[Alert | threading.Event | None] = queue.Queue(self._queue_size)
+
+    def _after_fork(self) -> None:
+        """In a forked child: own queue, locks and counts; worker and client on first use.
+        The rules' memory (quiet periods, the hour's count) is kept: the parent's alerts count."""
+        _fork.set_aside(self._client)
+        self._client, self._thread = None, None
+        self._reset()
+
+    def _start(self) -> None:
+        with self._start_lock:
+            if self._thread is not None:
+                return
+            thread = threading.Thread(target=self._run, name="inferwatch-alerts", daemon=True)
+            try:
+                thread.start()
+            except RuntimeError:  # the interpreter is shutting down: no new threads
+                logger.debug("inferwatch: cannot start the alert worker", exc_info=True)
+                return
+            self._thread = thread
+
+    def _http(self) -> httpx.Client:
+        if self._client is None:  # only the worker posts, so only it opens the client
+            self._client = httpx.Client(
+                transport=self._transport,
+                timeout=10.0,
+                follow_redirects=False,
+                headers={"User-Agent": f"inferwatch/{VERSION}"},
+            )
+        return self._client
 
     def attach(self, store: Store) -> None:
         """Listen to `store`'s issue changes."""
@@ -345,6 +383,8 @@ class Alerter:
 
     def listen(self, change: IssueChange) -> None:
         """Called by the store's writer thread: decide, queue, return at once; never raises."""
+        if self._thread is None:  # the first change a forked child stored
+            self._start()
         try:
             with self._lock:
                 alerts = self.rules.decide(change)
@@ -362,6 +402,8 @@ class Alerter:
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until every alert queued so far was sent (or given up on)."""
+        if self._thread is None or not self._thread.is_alive():
+            return self._queue.empty()
         done = threading.Event()
         try:
             self._queue.put(done, timeout=timeout)
@@ -376,10 +418,12 @@ class Alerter:
                 store.listeners.remove(self.listen)
         self.flush(timeout)
         self._stop.set()
-        with contextlib.suppress(queue.Full):
-            self._queue.put(None, timeout=timeout)
-        self._thread.join(timeout)
-        self._client.close()
+        if self._thread is not None:
+            with contextlib.suppress(queue.Full):
+                self._queue.put(None, timeout=timeout)
+            self._thread.join(timeout)
+        if self._client is not None:
+            self._client.close()
 
     def _put(self, alert: Alert) -> None:
         try:
@@ -423,7 +467,7 @@ class Alerter:
     def _attempt(self, url: str, body: dict[str, Any]) -> float | None:
         """None when delivered; else the seconds to wait (0: back off; inf: do not retry)."""
         try:
-            response = self._client.post(url, json=body)
+            response = self._http().post(url, json=body)
         except httpx.HTTPError:
             return 0.0
         if response.is_success:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import _fork
 from . import _schema
 from ._insert import INSERTS, IssueChange
 
@@ -45,10 +46,15 @@ class _BadRow(Exception):
 _STOP = object()
 _LOCKED_TRIES = 3  # each waits SQLite's busy timeout (5 s) before the rows are given up
 _POLL_SECONDS = 0.1  # how long a row may wait for the next batch when nothing wakes the writer
+_EXIT_SECONDS = 5.0  # how long a forked child's exit waits for its rows
 
 
 class Store:
     """Writes events, generation records, usage and requests to one SQLite file.
+
+    Fork-safe: a forked child (a gunicorn `--preload` worker, a prefork pool's process) starts
+    its own writer on its first row, with its own connection and an empty queue; the rows the
+    parent queued before the fork are the parent's to write.
 
     >>> store = Store(tmp_path / "events.db")      # doctest: +SKIP
     >>> store.add("event", event); store.flush(5)  # doctest: +SKIP
@@ -70,8 +76,18 @@ class Store:
         self._file: tuple[int, int] | None = None
         self._closed = False
         self._locked_tries = 0
-        self._thread = threading.Thread(target=self._run, name="inferwatch-store", daemon=True)
-        self._thread.start()
+        self._forked = False
+        self._start_lock = threading.Lock()
+        # Held by the writer while it uses the connection, and by a fork while it closes it.
+        self._guard = threading.Lock()
+        self._guarded = False
+        self._thread: threading.Thread | None = None
+        self._start_writer()
+        _fork.register(
+            before=self._before_fork,
+            after_in_parent=self._after_fork_in_parent,
+            after_in_child=self._after_fork,
+        )
 
     def __repr__(self) -> str:
         return f"Store({str(self.path)!r})"
@@ -84,6 +100,8 @@ class Store:
         if len(self._items) >= self._queue_size:
             self._drop("queue_full", 1)
             return False
+        if self._thread is None:  # the first row of a forked child
+            self._start_writer()
         self._items.append((kind, data))
         self._count("accepted")
         if kind == "event":
@@ -113,6 +131,8 @@ class Store:
         if self._closed or len(self._items) >= self._queue_size:
             self._drop("closed" if self._closed else "queue_full", len(batch.rows))
             return None
+        if self._thread is None:
+            self._start_writer()
         self._items.append(batch)
         self._wake_writer()
         self._count("accepted", len(batch.rows))
@@ -127,7 +147,7 @@ class Store:
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until the writer got through every row queued before this call (committed,
         or dropped and counted), or `timeout` passes; False on the timeout."""
-        if not self._thread.is_alive():
+        if self._thread is None or not self._thread.is_alive():
             return not self._items
         done = threading.Event()
         self._items.append(_Batch([], done=done))
@@ -140,6 +160,8 @@ class Store:
             return
         self.flush(timeout)
         self._closed = True
+        if self._thread is None:  # a forked child that never wrote: nothing to stop
+            return
         self._items.append(_STOP)
         self._wake.set()
         self._thread.join(timeout)
@@ -156,11 +178,60 @@ class Store:
             "queue_depth": len(self._items),
         }
 
-    # -- the writer thread -------------------------------------------------------------
+    # -- the writer thread, and starting over after a fork ------------------------------
+
+    def _start_writer(self) -> None:
+        with self._start_lock:
+            if self._thread is not None:
+                return
+            thread = threading.Thread(target=self._run, name="inferwatch-store", daemon=True)
+            try:
+                thread.start()
+            except RuntimeError as exc:  # the interpreter is shutting down: no new threads
+                if "no_writer" not in self._logged:
+                    self._logged.add("no_writer")
+                    logger.warning("inferwatch: cannot start the store's writer: %s", exc)
+                return
+            self._thread = thread
+        if self._forked:
+            # gunicorn's workers end with sys.exit (atexit); multiprocessing's with os._exit.
+            _fork.at_exit(self._drain_at_exit)
+
+    def _drain_at_exit(self) -> None:
+        self.flush(_EXIT_SECONDS)
+
+    def _before_fork(self) -> None:
+        """Wait for the batch being committed, then close the connection (the writer opens it
+        again at its next batch), so that the child inherits no SQLite state of the file."""
+        self._guarded = self._guard.acquire(timeout=_fork.WAIT_SECONDS)
+        if self._guarded:
+            self._close_connection()
+
+    def _after_fork_in_parent(self) -> None:
+        if self._guarded:
+            self._guarded = False
+            self._guard.release()
+
+    def _after_fork(self) -> None:
+        """In a forked child: its own queue, locks, counts and (on first use) connection and
+        writer. A connection still open (the fork did not wait) is set aside, never closed."""
+        _fork.set_aside(self._conn)
+        self._conn, self._file = None, None
+        self._items = deque()
+        self._wake = threading.Event()
+        self._lock = threading.Lock()
+        self._start_lock = threading.Lock()
+        self._guard, self._guarded = threading.Lock(), False
+        self._counts = Counter()
+        self._logged = set()
+        self._locked_tries = 0
+        self._thread = None
+        self._forked = True
 
     def _run(self) -> None:
         try:
-            self._connection()  # create the file and schema now, so readers find it
+            with self._guard:
+                self._connection()  # create the file and schema now, so readers find it
         except (sqlite3.Error, OSError) as exc:
             self._logged.add("open")
             logger.warning("inferwatch: cannot open the store %s yet: %s", self.path, exc)
@@ -180,7 +251,8 @@ class Store:
             stop = any(item is _STOP for item in items)
             self._write_items([i for i in items if i is not _STOP])
             if stop:
-                self._close_connection()
+                with self._guard:
+                    self._close_connection()
                 return
 
     def _write_items(self, items: list[Any]) -> None:
@@ -188,7 +260,8 @@ class Store:
         rows = [i for i in items if isinstance(i, tuple)]
         for batch in batches:
             rows.extend(batch.rows)
-        ok = self._commit(rows) if rows else True
+        with self._guard:
+            ok = self._commit(rows) if rows else True
         if ok is None:  # locked by someone else for longer than the busy timeout: try again
             self._items.extendleft(reversed(items))
             self._wake.wait(_POLL_SECONDS)
