@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from ._collector import Collector
-from ._guards import cors_headers, origin_allowed, uninstrumented
+from ._guards import IngestRoute, cors_headers, origin_allowed, uninstrumented
 from ._sentry import (
     Refused,
     header_event_id,
@@ -43,7 +43,6 @@ def tunnel_router(collector: Collector) -> APIRouter:
         origin = request.headers.get("origin")
         return Response(status_code=204, headers=cors_headers(origin, collector.config))
 
-    @router.post(TUNNEL_PATH)
     @uninstrumented
     async def tunnel(request: Request) -> Response:
         headers = cors_headers(request.headers.get("origin"), collector.config)
@@ -56,6 +55,8 @@ def tunnel_router(collector: Collector) -> APIRouter:
             )
         return JSONResponse({"id": event_id}, headers=headers)
 
+    # An ingest route: a client hanging up mid-body is a log line, not a traceback.
+    router.add_api_route(TUNNEL_PATH, tunnel, methods=["POST"], route_class_override=IngestRoute)
     return router
 
 

@@ -20,7 +20,9 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
+from .._disconnects import HANG_UPS
 from .._errors import StoreError
 from .._ids import parse_id
 from ..store import _queries as q
@@ -276,9 +278,14 @@ def _local_path(path: str) -> str:
 async def _form(request: Request) -> dict[str, str]:
     """A small urlencoded form (the dashboard's forms hold a few short fields)."""
     body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_FORM_BYTES:
-            raise HTTPException(413, "The form is too large.")
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_FORM_BYTES:
+                raise HTTPException(413, "The form is too large.")
+    except ClientDisconnect:  # the login form takes anyone's request: no traceback for it
+        route = request.scope.get("route")
+        HANG_UPS.note(f"POST {getattr(route, 'path', request.url.path)}")
+        raise HTTPException(400, "The request body was cut short.") from None
     fields = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
     return {k: v[0] for k, v in fields.items()}
