@@ -17,16 +17,10 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from ._collector import Collector
+from ._events import header_event_id, sort_items
 from ._guards import IngestRoute, cors_headers, origin_allowed, uninstrumented
-from ._sentry import (
-    Refused,
-    header_event_id,
-    parse_envelope,
-    persist_forwarded,
-    read_decoded,
-    sort_items,
-    store_events,
-)
+from ._refused import Refused
+from ._sentry import parse_envelope, persist_forwarded, read_decoded, store_events
 
 TUNNEL_PATH = "/iw/tunnel"
 
