@@ -53,6 +53,7 @@ class ServeConfig:
     token: str | None = None
     dsn: str | None = None
     tunnel_dsns: tuple[str, ...] = ()
+    tunnel_verbatim: bool = False
     retention: Retention = field(default_factory=Retention)
     retention_every_s: float = 600.0
     alerts: AlertConfig = field(default_factory=AlertConfig)
@@ -95,6 +96,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="DSN",
         help="a Sentry DSN that pages using @sentry/browser may reach through /iw/tunnel (repeatable)",
     )
+    parser.add_argument(
+        "--tunnel-verbatim",
+        action="store_true",
+        help="forward tunnel envelopes byte for byte: unredacted, attachments and replays"
+        " included (default: JSON items redacted, the rest dropped)",
+    )
     parser.add_argument("--max-events", type=int, default=Retention.max_events)
     parser.add_argument("--max-events-per-issue", type=int, default=Retention.max_events_per_issue)
     parser.add_argument("--max-age-days", type=float, default=Retention.max_age_days)
@@ -115,6 +122,7 @@ def config_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> Se
         token=args.token or environ.get("INFERWATCH_TOKEN") or None,
         dsn=args.dsn,
         tunnel_dsns=tuple(args.tunnel_dsn),
+        tunnel_verbatim=args.tunnel_verbatim,
         retention=Retention(
             max_events=args.max_events,
             max_events_per_issue=args.max_events_per_issue,
@@ -165,6 +173,7 @@ def build(config: ServeConfig) -> Served:
             loopback=config.loopback,
             dsn=config.dsn,
             tunnel_dsns=config.tunnel_dsns,
+            tunnel_verbatim=config.tunnel_verbatim,
         ),
     )
     access = Access(token=config.token, loopback=config.loopback)
