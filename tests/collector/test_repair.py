@@ -135,3 +135,24 @@ def test_repairs_of_data_with_other_paths_are_processing_errors() -> None:
             "reason": "a lone surrogate was replaced with U+FFFD",
         },
     ]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"a": [1, 2,    -1.5E+400]}',
+        b'{"a":' + b" " * 100 + b"1e999}",
+        b'{"a": 123456789.123456789e999}',
+        b'{"a": "x", "b": 9' + b"9" * 30 + b"}",
+    ],
+)
+def test_numbers_that_overflow_are_found_wherever_they_stand(raw: bytes) -> None:
+    assert may_need_repair(raw)
+
+
+def test_hex_ids_are_not_taken_for_numbers_with_exponents() -> None:
+    ids = {
+        "event_id": "4e1234567890abcdef4e123456789012",
+        "trace_id": "0e9990000000e000aaaa0e123e123e12",
+    }
+    assert not may_need_repair(json.dumps(ids).encode())
