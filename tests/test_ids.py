@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sqlite3
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
-from inferwatch._ids import MAX_ID, count_argument, id_argument, parse_id
+from inferwatch._ids import MAX_ID, count_argument, id_argument, parse_id, port_argument
 
 
 @pytest.mark.parametrize("text", ["1", "42", "007", str(MAX_ID)])
@@ -47,3 +50,22 @@ def test_command_line_ids_and_counts_are_usage_errors_when_out_of_range() -> Non
             id_argument(bad)
         with pytest.raises(argparse.ArgumentTypeError, match="whole number from 0"):
             count_argument(bad)
+
+
+def test_a_port_out_of_range_is_a_usage_error_not_a_traceback(tmp_path: Path) -> None:
+    store = str(tmp_path / "events.db")
+    for port in ("99999999999", "65536", "-5", "http"):
+        command = [
+            sys.executable,
+            "-m",
+            "inferwatch.cli",
+            "serve",
+            "--store",
+            store,
+            "--port",
+            port,
+        ]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 2 and "Traceback" not in done.stderr
+        assert "is not a port (a number from 0 to 65535)" in done.stderr
+    assert port_argument("8765") == 8765

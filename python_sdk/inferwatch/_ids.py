@@ -1,4 +1,4 @@
-"""Ids and counts that come from outside (URLs, forms, the command line), as SQLite can hold them.
+"""Ids and numbers that come from outside (URLs, forms, the command line), checked at the door.
 
 SQLite's integers are 64-bit: binding `99999999999999999999` raises `OverflowError`, which used to
 be a 500 in the dashboard and a traceback in the CLI. Such an id names no row, so it is "not
@@ -44,3 +44,11 @@ def count_argument(text: str) -> int:
             f"{text[:40]!r} is not a count (a whole number from 0 to {MAX_ID})"
         )
     return value
+
+
+def port_argument(text: str) -> int:
+    """An argparse `type` for a TCP port (0 to 65535; 0 lets the system choose)."""
+    digits = text.strip()
+    if not digits.isascii() or not digits.isdigit() or len(digits) > 5 or int(digits) > 65535:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a port (a number from 0 to 65535)")
+    return int(digits)

@@ -23,6 +23,7 @@ from starlette.responses import PlainTextResponse, Response
 
 from ._errors import ConfigError, StoreError
 from ._forward import Forwarder
+from ._ids import port_argument
 from ._metrics import enable as enable_metrics
 from ._metrics import metrics_endpoint
 from .alerts import AlertConfig, Alerter
@@ -76,7 +77,7 @@ class ServeConfig:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The flags of `inferwatch serve` (the store flag is added by the CLI, like every command)."""
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--port", type=port_argument, default=8765)
     parser.add_argument("--key", help="public ingest key (default: kept beside the store)")
     parser.add_argument(
         "--allow-origin",
