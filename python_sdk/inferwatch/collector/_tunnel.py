@@ -72,15 +72,15 @@ async def _tunnel(collector: Collector, request: Request) -> Any:
     if not isinstance(dsn, str) or dsn not in config.tunnel_dsns:
         raise Refused(403, "this envelope's dsn is not on the collector's tunnel list")
     items, body = await run_in_threadpool(_prepare, collector, envelope, data)
-    forwarder = collector.tunnel_forwarder(dsn)
-    if body is not None:
+    if body is not None:  # None: every item was dropped, nothing is left to forward
+        forwarder = collector.tunnel_forwarder(dsn)
         forwarder.submit(body)
         await persist_forwarded(forwarder)
+        collector.count("tunnel_forwarded")
     try:
         await store_events(collector, items.events)
     except Refused:
         collector.count("tunnel_store_failed")  # forwarded all the same; the copy is a bonus
-    collector.count("tunnel_forwarded")
     return items.events[0]["event_id"] if items.events else header_event_id(envelope.headers)
 
 
