@@ -221,7 +221,7 @@ def _mapping(value: Any) -> dict[str, Any]:
 
 def column_values(kind: str, data: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The values the writer binds for one row of `kind`, by table and column (for an event,
-    its issue's too, but not its JSON, which is always text): what `storable` checks."""
+    its issue's too, but not its JSON, which is always text): what `unstorable` checks."""
     if kind == "event":
         row = _event_columns(data)
         events = {c: row[c] for c in _EVENT_COLUMNS if c not in ("issue_id", "data")}
