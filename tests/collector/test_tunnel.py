@@ -125,7 +125,16 @@ def leaky_envelope() -> bytes:
             {"level": "info", "body": "card 4111 1111 1111 1111 declined for alice@example.org"}
         ]
     }
-    header = {"event_id": event_id, "sent_at": "2026-11-27T10:00:00.000Z", "dsn": DSN}
+    header = {
+        "event_id": event_id,
+        "sent_at": "2026-11-27T10:00:00.000Z",
+        "dsn": DSN,
+        "trace": {
+            "public_key": "b5d4c3b2a1f0e9d8",
+            "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+            "transaction": "/pay?token=abc123secret",
+        },
+    }
     lines = [json.dumps(header)]
     for item_type, payload, extra in (
         ("event", event, {}),
@@ -165,6 +174,8 @@ async def test_emails_cards_and_passwords_reach_neither_sentry_nor_the_outbox(
     sent = route.calls.last.request.content
     assert not [s for s in SECRETS if s.encode() in sent]
     assert [item.type for item in parse(sent).items] == ["event", "transaction", "log"]
+    header = parse(sent).headers
+    assert header["dsn"] == DSN and header["trace"]["public_key"] == "b5d4c3b2a1f0e9d8"
     event = parse(sent).items[0].json()
     assert event["request"]["data"]["password"] == "[Filtered]"
     assert event["exception"]["values"][0]["value"] == "x is undefined"

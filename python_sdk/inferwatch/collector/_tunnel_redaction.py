@@ -47,8 +47,9 @@ REDACTABLE = frozenset(
 # Items Relay reads `_meta` on: where the repairs are recorded.
 _WITH_META = frozenset({"event", "transaction", "feedback"})
 # Fields that identify rather than describe, kept as sent (a redaction rule must not turn an
-# event id or the DSN Sentry routes on into "[Filtered]").
+# event id, or the DSN and the project key Sentry routes and samples by, into "[Filtered]").
 _KEPT = ("dsn", "event_id", "sent_at")
+_KEPT_IN_TRACE = ("public_key", "trace_id")  # the envelope header's dynamic sampling context
 _COUNTED = KNOWN_TYPES | {"event"}  # item types counted by name; any other is "unknown"
 
 
@@ -73,6 +74,9 @@ def redacted_envelope(envelope: Envelope) -> Rebuilt:
     if not items:
         return Rebuilt(None, dropped)
     headers = _with_kept(redact(envelope.headers), envelope.headers)
+    trace, clean = envelope.headers.get("trace"), headers.get("trace")
+    if isinstance(trace, dict) and isinstance(clean, dict):
+        headers["trace"] = _with_kept(clean, trace, _KEPT_IN_TRACE)
     return Rebuilt(serialize(Envelope(headers, items)), dropped)
 
 
@@ -91,5 +95,7 @@ def _redacted_item(item: Item) -> Item | None:
     return Item(item.headers, _json.dumps(clean).encode())
 
 
-def _with_kept(clean: dict[str, Any], original: dict[str, Any]) -> dict[str, Any]:
-    return {**clean, **{k: original[k] for k in _KEPT if isinstance(original.get(k), str)}}
+def _with_kept(
+    clean: dict[str, Any], original: dict[str, Any], keys: tuple[str, ...] = _KEPT
+) -> dict[str, Any]:
+    return {**clean, **{k: original[k] for k in keys if isinstance(original.get(k), str)}}
