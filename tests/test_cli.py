@@ -5,15 +5,20 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
+import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
-from inferwatch import cli
+from inferwatch import _cli_export
 from inferwatch.cli import main
 from inferwatch.serve import ServeConfig, build, snippet_tag
 from inferwatch.store import Store, open_readonly
@@ -297,6 +302,106 @@ def test_a_csv_export_is_no_formula_for_a_spreadsheet_and_no_escape_for_a_termin
     terminal = Terminal()
     with open_readonly(path) as conn:
         usage = (dict(r) for r in conn.execute("SELECT timestamp, endpoint FROM usage ORDER BY id"))
-        cli._write_export(usage, "csv", terminal, 4)
+        _cli_export._write_export(usage, "csv", terminal, 4)
     assert "\x1b" not in terminal.getvalue() and "\x9b" not in terminal.getvalue()
     assert "red \\x1b[31m \\x9b2J" in terminal.getvalue()
+
+
+FORGED = "Forged: evil row\n9999   resolved    python      1       2026-01-01T00:00:00.000Z"
+
+
+def post_forging_event(url: str) -> None:
+    """An event whose fields each try to start a line of their own, as any SDK may send."""
+    event = {
+        "event_id": uuid.uuid4().hex,
+        "timestamp": time.time(),
+        "platform": "python\ninjected",
+        "exception": {
+            "values": [
+                {
+                    "type": f"ValueError\r\n{FORGED}",
+                    "value": "bad\u2028line\u2029two\x85three\tfour",
+                    "stacktrace": {
+                        "frames": [
+                            {"filename": "app.py\nfake.py", "function": "f\x1b[2J", "in_app": True}
+                        ]
+                    },
+                }
+            ]
+        },
+        "tags": {"request_id": "req\nforged", "k\n": "v\r"},
+        "contexts": {"model": {"name": "m\nx", "status": "error", "input": {"q": "a\u2028b"}}},
+    }
+    payload = json.dumps(event).encode()
+    body = b"\n".join([b"{}", json.dumps({"type": "event"}).encode(), payload])
+    response = httpx.post(f"{url}/api/1/envelope/?sentry_key={KEY}", content=body)
+    assert response.status_code == 200, response.text
+
+
+UNSAFE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def test_a_newline_in_any_event_field_forges_no_row_in_issues_show_or_tail(
+    seeded: Seeded, capsys: pytest.CaptureFixture[str]
+) -> None:
+    post_forging_event(seeded.url)
+    issues = run(capsys, "issues", "--store", str(seeded.store))
+    listed = json.loads(run(capsys, "issues", "--store", str(seeded.store), "--json"))
+    assert len(issues.splitlines()) == 1 + len(listed)  # the header and one line an issue
+    assert not any(line.startswith("9999") for line in issues.splitlines())
+    assert "ValueError\\r\\nForged: evil row\\n9999" in issues
+    issue = next(i["id"] for i in listed if "Forged" in i["title"])
+    shown = run(capsys, "show", str(issue), "--store", str(seeded.store))
+    assert not UNSAFE.search(shown)
+    assert not any(
+        line.startswith(("9999", "fake.py", "forged", "injected")) for line in shown.splitlines()
+    )
+    for written_out in (
+        "bad\\u2028line\\u2029two\\x85three\\tfour",
+        "app.py\\nfake.py",
+        "f\\x1b[2J",
+    ):
+        assert written_out in shown
+    assert "request_id=req\\nforged" in shown and "k\\n=v\\r" in shown
+    with tail(seeded.store, "--last", "1", "--interval", "0.1") as process:
+        assert process.stdout is not None
+        try:
+            line = process.stdout.readline()
+        finally:
+            stop(process)
+        rest = process.stdout.read()  # after Ctrl-C: nothing more was printed
+    assert "ValueError\\r\\nForged: evil row\\n9999" in line and "[req\\nforged]" in line
+    assert not UNSAFE.search(line.rstrip("\n")) and rest == ""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["show", "99999999999999999999"],
+        ["show", "-1"],
+        ["show", "abc"],
+        ["issues", "--limit", "99999999999999999999"],
+        ["generations", "--limit", "99999999999999999999"],
+        ["tail", "--last", "99999999999999999999"],
+    ],
+)
+def test_a_number_sqlite_cannot_hold_is_a_one_line_error_not_a_traceback(
+    seeded: Seeded, args: list[str]
+) -> None:
+    command = [sys.executable, "-m", "inferwatch.cli", *args, "--store", str(seeded.store)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr and "OverflowError" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith("inferwatch")
+    assert "whole number from" in done.stderr
+
+
+def test_a_broken_store_is_a_one_line_error_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "events.db"
+    with sqlite3.connect(path) as conn:  # readable, but not the schema the queries expect
+        conn.execute("CREATE TABLE issues (id INTEGER PRIMARY KEY)")
+    assert main(["issues", "--store", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("inferwatch: cannot read the store") and len(err.splitlines()) == 1

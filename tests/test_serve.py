@@ -189,6 +189,21 @@ def test_tunnel_dsn_flags_reach_the_collector(tmp_path: Path) -> None:
     served = build(config_from_args(args, {}))
     try:
         assert served.collector.config.tunnel_dsns == (DSN,)
+        assert served.collector.config.tunnel_verbatim is False  # redacted unless asked
+    finally:
+        served.close()
+
+
+def test_tunnel_verbatim_flag_reaches_the_collector(tmp_path: Path) -> None:
+    from inferwatch.cli import build_parser
+    from inferwatch.serve import config_from_args
+
+    args = build_parser().parse_args(
+        ["serve", "--store", str(tmp_path / "events.db"), "--tunnel-dsn", DSN, "--tunnel-verbatim"]
+    )
+    served = build(config_from_args(args, {}))
+    try:
+        assert served.collector.config.tunnel_verbatim is True
     finally:
         served.close()
 

@@ -83,6 +83,19 @@ def parse(data: bytes, *, max_items: int = MAX_ITEMS) -> Envelope:
     return Envelope(headers, items)
 
 
+def serialize(envelope: Envelope) -> bytes:
+    """`envelope` as bytes: each item with its `length`, so a payload may hold newlines.
+
+    >>> serialize(Envelope({}, [Item({"type": "event"}, b"{}")]))
+    b'{}\\n{"type":"event","length":2}\\n{}\\n'
+    """
+    parts = [_json.dumps(envelope.headers).encode(), b"\n"]
+    for item in envelope.items:
+        headers = {**item.headers, "length": len(item.payload)}
+        parts += [_json.dumps(headers).encode(), b"\n", item.payload, b"\n"]
+    return b"".join(parts)
+
+
 def _payload(data: bytes, pos: int, headers: dict[str, Any], index: int) -> tuple[bytes, int]:
     length = headers.get("length")
     if length is None:

@@ -23,6 +23,7 @@ from starlette.responses import PlainTextResponse, Response
 
 from ._errors import ConfigError, StoreError
 from ._forward import Forwarder
+from ._ids import port_argument
 from ._metrics import enable as enable_metrics
 from ._metrics import metrics_endpoint
 from .alerts import AlertConfig, Alerter
@@ -53,6 +54,7 @@ class ServeConfig:
     token: str | None = None
     dsn: str | None = None
     tunnel_dsns: tuple[str, ...] = ()
+    tunnel_verbatim: bool = False
     retention: Retention = field(default_factory=Retention)
     retention_every_s: float = 600.0
     alerts: AlertConfig = field(default_factory=AlertConfig)
@@ -75,7 +77,7 @@ class ServeConfig:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The flags of `inferwatch serve` (the store flag is added by the CLI, like every command)."""
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--port", type=port_argument, default=8765)
     parser.add_argument("--key", help="public ingest key (default: kept beside the store)")
     parser.add_argument(
         "--allow-origin",
@@ -94,6 +96,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="DSN",
         help="a Sentry DSN that pages using @sentry/browser may reach through /iw/tunnel (repeatable)",
+    )
+    parser.add_argument(
+        "--tunnel-verbatim",
+        action="store_true",
+        help="forward tunnel envelopes byte for byte: unredacted, attachments and replays"
+        " included (default: JSON items redacted, the rest dropped)",
     )
     parser.add_argument("--max-events", type=int, default=Retention.max_events)
     parser.add_argument("--max-events-per-issue", type=int, default=Retention.max_events_per_issue)
@@ -115,6 +123,7 @@ def config_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> Se
         token=args.token or environ.get("INFERWATCH_TOKEN") or None,
         dsn=args.dsn,
         tunnel_dsns=tuple(args.tunnel_dsn),
+        tunnel_verbatim=args.tunnel_verbatim,
         retention=Retention(
             max_events=args.max_events,
             max_events_per_issue=args.max_events_per_issue,
@@ -165,6 +174,7 @@ def build(config: ServeConfig) -> Served:
             loopback=config.loopback,
             dsn=config.dsn,
             tunnel_dsns=config.tunnel_dsns,
+            tunnel_verbatim=config.tunnel_verbatim,
         ),
     )
     access = Access(token=config.token, loopback=config.loopback)

@@ -2,7 +2,7 @@
 
 Its DSN names the collector (`http://KEY@127.0.0.1:PORT/1`): the error shows up in
 `inferwatch issues`. With `tunnel`, the same SDK keeps its upstream DSN and the collector keeps a
-copy and forwards the envelope (Sentry is respx here: it is outside the machine).
+copy and forwards the envelope, redacted (Sentry is respx here: it is outside the machine).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import pytest
 import respx
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse, Response
+from inferwatch._envelope import parse
 from inferwatch.cli import main
 from inferwatch.collector import Collector, CollectorConfig, create_app
 from inferwatch.store import Store
@@ -37,6 +38,7 @@ ENTRY = """
 import * as Sentry from "@sentry/browser";
 Sentry.init({ dsn: window.SENTRY_DSN, tunnel: window.SENTRY_TUNNEL, release: "web@1.0.0" });
 Sentry.setTag("page", "chat");
+Sentry.setUser({ id: "u-42", email: "shopper@example.com" });
 document.getElementById("send").addEventListener("click", () => {
   throw new Error("answer panel crashed for order 1234");
 });
@@ -133,6 +135,14 @@ def test_sentry_browser_through_the_tunnel_is_forwarded_and_kept_locally(
         return any(b"answer panel crashed" in c.request.content for c in sentry.calls)
 
     assert wait_for(forwarded_error), "the tunnel never forwarded the error's envelope"
+    # Each envelope was rebuilt with its items redacted: the user's email never left.
+    for call in sentry.calls:
+        body = call.request.content
+        assert parse(body).headers["dsn"] == UPSTREAM_DSN
+        assert b"shopper@example.com" not in body
+    error = next(c for c in sentry.calls if b"answer panel crashed" in c.request.content)
+    [event] = [i.json() for i in parse(error.request.content).items if i.type == "event"]
+    assert event["user"]["id"] == "u-42" and event["tags"]["page"] == "chat"
     # forwarded first, then stored: the tunnel answers once both are done
     titles = wait_for(lambda: [r["title"] for r in rows(store_path, "SELECT title FROM issues")])
     assert titles == ["Error: answer panel crashed for order 1234"]

@@ -307,3 +307,44 @@ async def test_a_small_and_a_large_batch_are_stored_alike(store: Store, clicks: 
     # committed before the answer
     assert len(rows(store.path, "SELECT id FROM browser_activity")) == clicks
     assert len(rows(store.path, "SELECT id FROM events")) == 1
+
+
+async def test_lone_surrogates_from_the_page_are_repaired_and_said_in_the_events_errors(
+    store: Store,
+) -> None:
+    collector = Collector(store, CollectorConfig(key=KEY))
+    generation = {"type": "generation", "ts": now_ms(), "name": "chat\udfff", "status": "ok"}
+    batch = {
+        "events": [
+            error(
+                "half \ud800 a pair",
+                breadcrumbs=[{"type": "console", "ts": now_ms(), "message": "\udc00"}],
+            ),
+            generation,
+        ]
+    }
+    raw = json.dumps(batch).encode()  # ASCII JSON: the surrogates travel as \ud800 escapes
+    response = await post(create_app(collector), None, raw=raw)
+    assert response.json() == {"accepted": 2, "invalid": 0, "errors": []}
+    assert store.flush(5) and store.stats()["dropped"] == {}
+    with open_readonly(store.path) as conn:
+        [issue] = list_issues(conn)
+        saved = latest_event(conn, issue["id"])
+    assert saved is not None and issue["title"] == "TypeError: half \ufffd a pair"
+    assert saved["breadcrumbs"]["values"][0]["message"] == "\ufffd"
+    assert [e["name"] for e in saved["errors"]] == ["message", "breadcrumbs.0.message"]
+    assert rows(store.path, "SELECT model FROM generations") == [{"model": "chat\ufffd"}]
+    assert collector.counts()["browser_repaired"] == 3
+
+
+async def test_a_token_count_sqlite_cannot_hold_makes_its_generation_invalid_not_dropped_later(
+    store: Store,
+) -> None:
+    huge = {"type": "generation", "ts": now_ms(), "name": "chat", "status": "ok"}
+    batch = {"events": [{**huge, "output_tokens": 10**30}, {**huge, "output_tokens": 12}]}
+    response = await post(app_for(store), batch)
+    body = response.json()
+    assert response.status_code == 200 and (body["accepted"], body["invalid"]) == (1, 1)
+    assert body["errors"][0].startswith("event 0: generation.output_tokens: Input should be less")
+    assert store.flush(5) and store.stats()["dropped"] == {}  # every accepted row is stored
+    assert rows(store.path, "SELECT output_tokens FROM generations") == [{"output_tokens": 12}]

@@ -407,3 +407,68 @@ async def test_the_collector_never_reports_its_own_ingest_failures(
     assert titles == ["GET /control returned 503"]  # the control is reported, the ingest is not
     collector.close()
     collector_store.close()
+
+
+REPAIRED_EVENT = (
+    '{"event_id": "%s", "timestamp": 1795000000, "platform": "python",'
+    ' "message": "lone \\ud800 surrogate",'
+    ' "exception": {"values": [{"type": "Value\\udfffError", "value": "bad \\ud83d"}]},'
+    ' "extra": {"tokens": 1000000000000000000000000000000, "ratio": NaN, "k\\udc00": 1},'
+    ' "contexts": {"model": {"output_tokens": -99999999999999999999}}}'
+)
+
+
+@pytest.mark.parametrize("route", ["envelope", "store"])
+async def test_lone_surrogates_and_huge_integers_are_repaired_before_the_200_and_stored(
+    client: httpx.AsyncClient, store: Store, store_path: Path, route: str
+) -> None:
+    event_id = uuid.uuid4().hex
+    payload = (REPAIRED_EVENT % event_id).encode()
+    if route == "envelope":
+        response = await client.post(
+            URL, content=envelope(({"type": "event"}, payload)), headers=AUTH
+        )
+    else:
+        response = await client.post("/api/1/store/", content=payload, headers=AUTH)
+    assert response.status_code == 200 and response.json() == {"id": event_id}
+    assert store.flush(5)
+    assert store.stats()["dropped"] == {}  # before: answered 200, then dropped by the writer
+    [saved] = stored(store_path)
+    assert saved["message"] == "lone \ufffd surrogate"
+    assert saved["exception"]["values"][0] == {"type": "Value\ufffdError", "value": "bad \ufffd"}
+    assert saved["extra"] == {"tokens": 2**63 - 1, "ratio": None, "k\ufffd": 1}
+    assert saved["contexts"]["model"]["output_tokens"] == -(2**63)
+    meta = saved["_meta"]
+    assert meta["message"] == {"": {"rem": [["!surrogate", "s"]]}}
+    assert meta["extra"]["tokens"] == {"": {"rem": [["!int64", "s"]], "val": "1" + "0" * 30}}
+    assert meta["extra"]["ratio"] == {"": {"rem": [["!nonfinite", "s"]], "val": "NaN"}}
+    assert meta["contexts"]["model"]["output_tokens"][""]["val"] == "-99999999999999999999"
+    [issue] = rows(store_path, "SELECT title FROM issues")
+    assert issue["title"] == "Value\ufffdError: bad \ufffd"
+
+
+async def test_a_surrogate_sent_as_utf8_bytes_is_repaired_too(
+    client: httpx.AsyncClient, store: Store, store_path: Path
+) -> None:
+    data = event("half a pair: \ud800 here", environment="prod\udfff")
+    payload = json.dumps(data, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    response = await client.post(URL, content=envelope(({"type": "event"}, payload)), headers=AUTH)
+    assert response.status_code == 200
+    assert store.flush(5) and store.stats()["dropped"] == {}
+    [saved] = stored(store_path)
+    assert saved["environment"] == "prod\ufffd"
+    assert saved["exception"]["values"][0]["value"] == "half a pair: \ufffd here"
+
+
+async def test_an_envelope_whose_only_event_cannot_be_stored_is_a_400(
+    client: httpx.AsyncClient, store: Store, store_path: Path
+) -> None:
+    for payload in (b"[1, 2]", json.dumps(event(event_id="not-a-uuid")).encode()):
+        response = await client.post(
+            URL, content=envelope(({"type": "event"}, payload)), headers=AUTH
+        )
+        assert response.status_code == 400 and "cannot be stored" in response.json()["detail"]
+    legacy = await client.post("/api/1/store/", content=b'{"event_id": 5}', headers=AUTH)
+    assert legacy.status_code == 400
+    store.flush()
+    assert not store_path.exists() or stored(store_path) == []

@@ -203,6 +203,24 @@ def test_unknown_pages_and_files_are_not_found(seeded: Running) -> None:
     assert get(seeded, "/static/app.css").headers["content-type"].startswith("text/css")
 
 
+@pytest.mark.parametrize(
+    "issue", ["99999999999999999999", str(2**63), "-1", "0", "abc", "1e3", "\uff11"]
+)
+def test_an_issue_id_no_row_can_have_is_not_found_on_every_route_that_takes_one(
+    seeded: Running, issue: str
+) -> None:
+    # Past 2**63 - 1, SQLite cannot bind the number: these were 500s (or 422s for text).
+    assert get(seeded, f"/issues/{issue}").status_code == 404
+    assert httpx.get(seeded.url + "/api/version", params={"issue": issue}).status_code == 404
+    csrf = csrf_of(get(seeded, "/").text)
+    status = httpx.post(
+        f"{seeded.url}/issues/{issue}/status", data={"status": "resolved", "csrf": csrf}
+    )
+    assert status.status_code == 404
+    real = issue_id(seeded, "Cannot read")
+    assert httpx.get(seeded.url + "/api/version", params={"issue": real}).json()["version"]
+
+
 def test_an_empty_store_shows_the_tag_to_paste(running: Running) -> None:
     html = get(running, "/").text
     assert "Nothing captured yet." in html

@@ -20,6 +20,7 @@ from .. import _json, _metrics
 from .._redact import redact, redact_text, redact_url
 from .._types import Event
 from ..store import Row
+from ..store._storable import unstorable
 from . import _browser_schema as schema
 from ._collector import Collector
 from ._guards import (
@@ -32,6 +33,7 @@ from ._guards import (
     read_body,
     uninstrumented,
 )
+from ._repair import Repairs, may_need_repair, processing_errors, repair
 from ._stack import parse_stack
 
 SDK = {"name": "inferwatch.js", "version": "0.1.0"}
@@ -80,8 +82,11 @@ def browser_router(collector: Collector) -> APIRouter:
             return answer(400, {"error": error})
         # Validation and redaction of a large batch are CPU work for a worker thread; a small
         # one costs less than the trip there (see INLINE_BYTES).
-        small = len(body) <= INLINE_BYTES
-        rows, invalid = _rows(events) if small else await run_in_threadpool(_rows, events)
+        suspect = may_need_repair(body)
+        if len(body) <= INLINE_BYTES:
+            rows, invalid, repaired = _rows(events, suspect)
+        else:
+            rows, invalid, repaired = await run_in_threadpool(_rows, events, suspect)
         if rows and not await collector.store.write_async(rows):
             return answer(
                 503, {"error": "the store cannot take events now"}, **{"Retry-After": "5"}
@@ -95,6 +100,8 @@ def browser_router(collector: Collector) -> APIRouter:
         accepted = len(events) - len(invalid)
         collector.count("browser_accepted", accepted)
         collector.count("browser_invalid", len(invalid))
+        if repaired:
+            collector.count("browser_repaired", repaired)
         return answer(200, {"accepted": accepted, "invalid": len(invalid), "errors": invalid[:5]})
 
     router.add_api_route("/iw/ingest", ingest, methods=["POST"], route_class_override=IngestRoute)
@@ -135,10 +142,18 @@ def _parse(body: bytes) -> tuple[list[Any], str | None]:
     return batch["events"], None
 
 
-def _rows(raw_events: list[Any]) -> tuple[list[Row], list[str]]:
+def _rows(raw_events: list[Any], suspect: bool) -> tuple[list[Row], list[str], int]:
+    """Rows to store, why the others are invalid, and how many values were repaired.
+
+    `suspect`: whether the body holds anything that can need a repair (see `_repair`).
+    """
     rows: list[Row] = []
     invalid: list[str] = []
+    repaired = 0
     for i, raw in enumerate(raw_events):
+        repairs = Repairs()
+        if suspect and isinstance(raw, dict | list):
+            repairs = repair(raw, clamp_ints=False)  # the schema bounds each number it keeps
         try:
             event = schema.validate(raw)
         except pydantic.ValidationError as exc:
@@ -148,8 +163,16 @@ def _rows(raw_events: list[Any]) -> tuple[list[Row], list[str]]:
         except RecursionError:
             invalid.append(f"event {i}: nested too deeply")
             continue
-        rows.append(to_row(event))
-    return rows, invalid
+        kind, data = to_row(event)
+        if repairs and kind == "event":  # the batch's paths are not the event's: `errors`
+            data["errors"] = processing_errors(repairs)
+        problem = unstorable(kind, data)
+        if problem:  # never seen once repaired; a 200 must not count what the writer drops
+            invalid.append(f"event {i}: {problem}")
+            continue
+        repaired += len(repairs)
+        rows.append((kind, data))
+    return rows, invalid, repaired
 
 
 def to_row(event: schema.BrowserEvent) -> Row:

@@ -19,6 +19,8 @@ Short = Annotated[str, _clip(200)]
 Text = Annotated[str, _clip(10_000)]
 Url = Annotated[str, _clip(2048)]
 Ms = Annotated[float, Field(ge=0, le=1e13)]
+# What SQLite stores as an integer; a number past it makes its event invalid (not clamped).
+Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
 
 
 class _Model(BaseModel):
@@ -46,7 +48,7 @@ class _Event(_Model):
     url: Url | None = None
     release: Short | None = None
     environment: Short | None = None
-    user: dict[str, Annotated[str, _clip(200)] | int | float | None] | None = None
+    user: dict[str, Annotated[str, _clip(200)] | Int64 | float | None] | None = None
 
 
 class ErrorEvent(_Event):
@@ -89,7 +91,7 @@ class GenerationEvent(_Event):
     attrs: dict[str, Short | int | float | bool | None] = {}
     trace_id: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")] | None = None
     request_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9._:-]{1,128}$")] | None = None
-    output_tokens: Annotated[int, Field(ge=0)] | None = None
+    output_tokens: Annotated[int, Field(ge=0, le=2**63 - 1)] | None = None
 
 
 BrowserEvent = Annotated[

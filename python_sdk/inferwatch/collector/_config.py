@@ -32,6 +32,9 @@ class CollectorConfig:
     rate_burst: int = 500
     dsn: str | None = None
     tunnel_dsns: tuple[str, ...] = ()
+    # Forward tunnel envelopes as the page sent them, unredacted, attachments included: only
+    # for a Sentry project that must see exactly what the browser SDK sent.
+    tunnel_verbatim: bool = False
 
     def __post_init__(self) -> None:
         if not self.key or not self.key.isascii() or not self.key.replace("-", "").isalnum():

@@ -14,7 +14,9 @@ from urllib.parse import urlsplit
 import sentry_sdk
 from fastapi import HTTPException, Request, Response
 from fastapi.routing import APIRoute
+from starlette.requests import ClientDisconnect
 
+from .._disconnects import HANG_UPS
 from ._config import CollectorConfig, is_loopback_host
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
@@ -31,14 +33,20 @@ class IngestRoute(APIRoute):
     other, but called with the request and the path's parameters as they are (strings).
 
     FastAPI's parameter solving cost as much as the rest of a small envelope's ingest, and an
-    ingest endpoint reads and checks its request itself.
+    ingest endpoint reads and checks its request itself. A client that hangs up while sending
+    its body is noted in one rate-limited log line (see `inferwatch._disconnects`), not a traceback.
     """
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         endpoint = self.endpoint
+        route = f"{'/'.join(sorted(self.methods or ()))} {self.path}"
 
         async def handle(request: Request) -> Response:
-            return cast(Response, await endpoint(request, **request.path_params))
+            try:
+                return cast(Response, await endpoint(request, **request.path_params))
+            except ClientDisconnect:
+                HANG_UPS.note(route)
+                return Response(status_code=400)  # nobody reads it: uvicorn drops it
 
         return handle
 

@@ -3,8 +3,10 @@
 Point an SDK's DSN at the collector (`http://KEY@127.0.0.1:8765/1`) and its errors are stored,
 grouped and shown like every other event. Checks in order: origin (403), key (401/403), rate
 (429), size (413, also while inflating), parse (400); then each item on its own. `event` items
-are redacted and stored; every other item type is skipped and counted. A 200 means the events
-are committed to the store (and to the forwarding outbox, when the collector has a DSN).
+are repaired where the store could not hold a value, redacted and stored (see `_events`); an event
+that still could not be stored is invalid, and an envelope whose events are all invalid is a 400.
+Every other item type is skipped and counted. A 200 means the events are committed to the store
+(and to the forwarding outbox, when the collector has a DSN).
 """
 
 from __future__ import annotations
@@ -12,8 +14,6 @@ from __future__ import annotations
 import base64
 import binascii
 import secrets
-import uuid
-from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -24,11 +24,11 @@ from starlette.concurrency import run_in_threadpool
 from .. import _json
 from .._envelope import Envelope, EnvelopeError, Item, parse
 from .._forward import Forwarder
-from .._redact import redact
 from .._types import Event
 from ..store import Row
 from ._collector import Collector
 from ._decode import DecodedTooLarge, DecodeError, decode
+from ._events import Sorted, header_event_id, sort_items
 from ._guards import (
     INLINE_BYTES,
     BodyTooLarge,
@@ -39,47 +39,7 @@ from ._guards import (
     read_body,
     uninstrumented,
 )
-
-# Item types a Sentry SDK sends that the store has no place for; anything else counts "unknown".
-KNOWN_TYPES = frozenset(
-    [
-        "transaction",
-        "session",
-        "sessions",
-        "client_report",
-        "attachment",
-        "profile",
-        "profile_chunk",
-        "check_in",
-        "replay_event",
-        "replay_recording",
-        "replay_video",
-        "span",
-        "otel_span",
-        "log",
-        "statsd",
-        "metric_meta",
-        "user_report",
-        "feedback",
-    ]
-)
-
-
-class Refused(Exception):
-    """An ingest request answered with an error status; the message is for the SDK's log."""
-
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status, self.message, self.headers = status, message, headers or {}
-
-
-@dataclass
-class Sorted:
-    """The items of one envelope: events to store, and what was skipped or invalid."""
-
-    events: list[Event] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
-    invalid: list[str] = field(default_factory=list)
+from ._refused import Refused
 
 
 def sentry_router(collector: Collector) -> APIRouter:
@@ -149,6 +109,8 @@ async def _ingest(
         _check_key(collector, request, key)
     items = await _keep(collector, envelope, len(data))
     _count(collector, items)
+    if items.invalid and not items.events:  # a 200 says an event was stored: none was
+        raise Refused(400, f"the event cannot be stored: {items.invalid[0]}")
     return items.events[0]["event_id"] if items.events else header_event_id(envelope.headers)
 
 
@@ -247,57 +209,6 @@ def _legacy_envelope(data: bytes, limit: int) -> Envelope:
     if not isinstance(event, dict):
         raise Refused(400, "the body must be a JSON object")
     return Envelope({}, [Item({"type": "event"}, data)])
-
-
-def sort_items(envelope: Envelope, max_event_bytes: int) -> Sorted:
-    """Events ready to store (redacted, with an id), and the types of the items skipped."""
-    out = Sorted()
-    for item in envelope.items:
-        if item.type != "event":
-            out.skipped.append(item.type if item.type in KNOWN_TYPES else "unknown")
-        elif len(item.payload) > max_event_bytes:
-            raise Refused(413, f"an event item is larger than {max_event_bytes} bytes")
-        else:
-            try:
-                out.events.append(_event(item, envelope.headers))
-            except (EnvelopeError, ValueError) as exc:
-                out.invalid.append(str(exc))
-    return out
-
-
-def _event(item: Item, envelope_headers: dict[str, Any]) -> Event:
-    event = item.json()
-    if not isinstance(event, dict):
-        raise ValueError("an event item must be a JSON object")
-    event_id = _event_id(event) or header_event_id(envelope_headers) or uuid.uuid4().hex
-    return {**redact(_values_objects(event)), "event_id": event_id}
-
-
-def _values_objects(event: Event) -> Event:
-    """Sentry accepts `exception`, `breadcrumbs` and `threads` as a bare list or as
-    `{"values": [...]}` (@sentry/browser sends bare breadcrumbs); the store keeps one shape."""
-    for key in ("exception", "breadcrumbs", "threads"):
-        if isinstance(event.get(key), list):
-            event[key] = {"values": event[key]}
-    return event
-
-
-def header_event_id(headers: dict[str, Any]) -> str | None:
-    try:
-        return _event_id(headers)
-    except ValueError:
-        return None
-
-
-def _event_id(holder: dict[str, Any]) -> str | None:
-    """The `event_id` as 32 hex digits; None when absent; ValueError when not a UUID."""
-    value = holder.get("event_id")
-    if value is None:
-        return None
-    try:
-        return uuid.UUID(str(value)).hex
-    except ValueError as exc:
-        raise ValueError(f"event_id {str(value)[:40]!r} is not a UUID") from exc
 
 
 async def store_events(collector: Collector, events: list[Event]) -> None:

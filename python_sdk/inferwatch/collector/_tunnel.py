@@ -4,8 +4,10 @@
 envelopes here, on a path ad blockers leave alone. The `dsn` in the envelope header must equal,
 character for character, one of the collector's `tunnel_dsns`; anything else is refused with
 403 and nothing is sent anywhere. The upstream address always comes from that allowlist, never
-from the body. Events are stored locally (redacted), and the envelope goes, byte for byte, through
-the durable outbox to that Sentry project's envelope endpoint.
+from the body. Events are stored locally (redacted), and the envelope goes through the durable
+outbox to that Sentry project's envelope endpoint: rebuilt with its JSON items redacted and its
+other items (attachments, replay recordings) dropped and counted (see `_tunnel_redaction`), or,
+with the collector's `tunnel_verbatim` option, byte for byte.
 """
 
 from __future__ import annotations
@@ -16,17 +18,13 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from .._envelope import Envelope
 from ._collector import Collector
-from ._guards import cors_headers, origin_allowed, uninstrumented
-from ._sentry import (
-    Refused,
-    header_event_id,
-    parse_envelope,
-    persist_forwarded,
-    read_decoded,
-    sort_items,
-    store_events,
-)
+from ._events import Sorted, header_event_id, sort_items
+from ._guards import IngestRoute, cors_headers, origin_allowed, uninstrumented
+from ._refused import Refused
+from ._sentry import parse_envelope, persist_forwarded, read_decoded, store_events
+from ._tunnel_redaction import redacted_envelope
 
 TUNNEL_PATH = "/iw/tunnel"
 
@@ -43,7 +41,6 @@ def tunnel_router(collector: Collector) -> APIRouter:
         origin = request.headers.get("origin")
         return Response(status_code=204, headers=cors_headers(origin, collector.config))
 
-    @router.post(TUNNEL_PATH)
     @uninstrumented
     async def tunnel(request: Request) -> Response:
         headers = cors_headers(request.headers.get("origin"), collector.config)
@@ -56,6 +53,8 @@ def tunnel_router(collector: Collector) -> APIRouter:
             )
         return JSONResponse({"id": event_id}, headers=headers)
 
+    # An ingest route: a client hanging up mid-body is a log line, not a traceback.
+    router.add_api_route(TUNNEL_PATH, tunnel, methods=["POST"], route_class_override=IngestRoute)
     return router
 
 
@@ -72,13 +71,26 @@ async def _tunnel(collector: Collector, request: Request) -> Any:
     dsn = envelope.headers.get("dsn")
     if not isinstance(dsn, str) or dsn not in config.tunnel_dsns:
         raise Refused(403, "this envelope's dsn is not on the collector's tunnel list")
-    items = await run_in_threadpool(sort_items, envelope, config.max_event_bytes)
-    forwarder = collector.tunnel_forwarder(dsn)
-    forwarder.submit(data)
-    await persist_forwarded(forwarder)
+    items, body = await run_in_threadpool(_prepare, collector, envelope, data)
+    if body is not None:  # None: every item was dropped, nothing is left to forward
+        forwarder = collector.tunnel_forwarder(dsn)
+        forwarder.submit(body)
+        await persist_forwarded(forwarder)
+        collector.count("tunnel_forwarded")
     try:
         await store_events(collector, items.events)
     except Refused:
         collector.count("tunnel_store_failed")  # forwarded all the same; the copy is a bonus
-    collector.count("tunnel_forwarded")
     return items.events[0]["event_id"] if items.events else header_event_id(envelope.headers)
+
+
+def _prepare(collector: Collector, envelope: Envelope, data: bytes) -> tuple[Sorted, bytes | None]:
+    """The events to store and the envelope to forward (None: nothing left to forward), in one
+    trip to a worker thread: both redact, which is CPU work."""
+    items = sort_items(envelope, collector.config.max_event_bytes)
+    if collector.config.tunnel_verbatim:
+        return items, data
+    rebuilt = redacted_envelope(envelope)
+    for item_type in rebuilt.dropped:
+        collector.count(f"tunnel_dropped_{item_type}")
+    return items, rebuilt.body

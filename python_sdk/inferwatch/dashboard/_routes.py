@@ -20,8 +20,11 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
+from .._disconnects import HANG_UPS
 from .._errors import StoreError
+from .._ids import parse_id
 from ..store import _queries as q
 from ..store._admin import STATUSES, set_status
 from . import _pages, _stats
@@ -128,32 +131,38 @@ def dashboard_router(store_path: Path, access: Access, *, snippet: str | None = 
         )
 
     @protected.get("/issues/{issue_id}", response_class=HTMLResponse)
-    def issue(request: Request, issue_id: int, event: str | None = None) -> Response:
+    def issue(request: Request, issue_id: str, event: str | None = None) -> Response:
+        number = parse_id(issue_id)  # any text: an id no row can have is "not found" too
+        if number is None:
+            return page(request, "missing.html", 404, nav="issues", what=f"issue {issue_id[:40]}")
         with reading() as conn:
-            data = _pages.issue(conn, issue_id, event)
+            data = _pages.issue(conn, number, event)
         if isinstance(data, str):
             return page(request, "missing.html", 404, nav="issues", what=data)
         return page(request, "issue.html", nav="issues", **data)
 
     @protected.post("/issues/{issue_id}/status")
-    async def change_status(request: Request, issue_id: int) -> Response:
+    async def change_status(request: Request, issue_id: str) -> Response:
         form = await _form(request)
         if not access.csrf_ok(request, form.get("csrf")):
             raise HTTPException(403, "The form has expired: reload the page and try again.")
+        number = parse_id(issue_id)
+        if number is None:
+            raise HTTPException(404, f"No issue {issue_id[:40]}.")
         status = form.get("status", "")
         if status not in STATUSES:
             raise HTTPException(400, f"status must be one of {', '.join(STATUSES)}")
         # A write waits for the store's lock (up to its busy timeout): off the event loop, so
         # ingest in this process keeps answering meanwhile.
         try:
-            found = await run_in_threadpool(set_status, store_path, issue_id, status)
+            found = await run_in_threadpool(set_status, store_path, number, status)
         except sqlite3.Error as exc:
             raise HTTPException(
                 503, f"The store is busy or unavailable ({exc}); try again in a moment."
             ) from None
         if not found:
             raise HTTPException(404, f"No issue {issue_id}.")
-        back = _local_path(form.get("next") or f"/issues/{issue_id}")
+        back = _local_path(form.get("next") or f"/issues/{number}")
         return RedirectResponse(back, 303, headers=HEADERS)
 
     @protected.get("/generations", response_class=HTMLResponse)
@@ -169,14 +178,17 @@ def dashboard_router(store_path: Path, access: Access, *, snippet: str | None = 
         return page(request, "usage.html", nav="usage", **data)
 
     @protected.get("/api/version")
-    def version(issue: int | None = None) -> Response:
+    def version(issue: str | None = None) -> Response:
         """Changes when something new is stored (or, with `issue`, when that issue changes)."""
+        number = None if issue is None else parse_id(issue)
+        if issue is not None and number is None:
+            raise HTTPException(404, f"No issue {issue[:40]}.")
         if not store_path.exists():
             return JSONResponse({"version": ""}, headers=HEADERS)
         with reading() as conn:
-            if issue is None:
+            if number is None:
                 return JSONResponse({"version": q.store_version(conn)}, headers=HEADERS)
-            found = q.get_issue(conn, issue)
+            found = q.get_issue(conn, number)
         value = f"{found['count']}-{found['status']}" if found else ""
         return JSONResponse({"version": value}, headers=HEADERS)
 
@@ -266,9 +278,14 @@ def _local_path(path: str) -> str:
 async def _form(request: Request) -> dict[str, str]:
     """A small urlencoded form (the dashboard's forms hold a few short fields)."""
     body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_FORM_BYTES:
-            raise HTTPException(413, "The form is too large.")
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_FORM_BYTES:
+                raise HTTPException(413, "The form is too large.")
+    except ClientDisconnect:  # the login form takes anyone's request: no traceback for it
+        route = request.scope.get("route")
+        HANG_UPS.note(f"POST {getattr(route, 'path', request.url.path)}")
+        raise HTTPException(400, "The request body was cut short.") from None
     fields = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
     return {k: v[0] for k, v in fields.items()}

@@ -124,30 +124,34 @@ def _insert_rows(
 def _event_rows(events: list[Event]) -> list[dict[str, Any]]:
     rows: dict[str, dict[str, Any]] = {}
     for event in events:
-        event_id = str(event.get("event_id") or "")
-        if not event_id:
-            raise ValueError("event has no event_id")
-        tags = _mapping(event.get("tags"))
-        trace = _mapping(_mapping(event.get("contexts")).get("trace")).get("trace_id")
-        rows.setdefault(
-            event_id,
-            {
-                "event": event,
-                "event_id": event_id,
-                "fingerprint": _grouping.fingerprint(event),
-                "title": _grouping.title(event),
-                "timestamp": event_timestamp(event),
-                "platform": str(event.get("platform") or "python"),
-                "level": _column(event.get("level")),
-                "environment": _column(event.get("environment")),
-                "release": _column(event.get("release")),
-                "request_id": _column(tags.get("request_id")),
-                "trace_id": _column(trace),
-                "session_id": _column(tags.get("session_id")),
-                "data": _json.dumps(event),
-            },
-        )
+        row = _event_columns(event)
+        if row["event_id"] not in rows:  # the first of two events with one id is the one kept
+            row["data"] = _json.dumps(event)
+            rows[row["event_id"]] = row
     return list(rows.values())
+
+
+def _event_columns(event: Event) -> dict[str, Any]:
+    """What the event and its issue store in columns (all but `data`, the event's JSON)."""
+    event_id = str(event.get("event_id") or "")
+    if not event_id:
+        raise ValueError("event has no event_id")
+    tags = _mapping(event.get("tags"))
+    trace = _mapping(_mapping(event.get("contexts")).get("trace")).get("trace_id")
+    return {
+        "event": event,
+        "event_id": event_id,
+        "fingerprint": _grouping.fingerprint(event),
+        "title": _grouping.title(event),
+        "timestamp": event_timestamp(event),
+        "platform": str(event.get("platform") or "python"),
+        "level": _column(event.get("level")),
+        "environment": _column(event.get("environment")),
+        "release": _column(event.get("release")),
+        "request_id": _column(tags.get("request_id")),
+        "trace_id": _column(trace),
+        "session_id": _column(tags.get("session_id")),
+    }
 
 
 def _chunks(values: list[Any]) -> Iterator[tuple[list[Any], str]]:
@@ -215,23 +219,38 @@ def _mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _columns(table: str, names: tuple[str, ...]) -> Inserter:
-    def values(data: dict[str, Any]) -> list[Any]:
-        # isinstance with a tuple, not a union: a request row a request, on the writer thread
-        out = [_json.dumps(v) if isinstance(v, (dict, list)) else v for v in map(data.get, names)]
-        out[0] = stored_timestamp(out[0])  # every table's first column is its timestamp
-        return out
+def column_values(kind: str, data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The values the writer binds for one row of `kind`, by table and column (for an event,
+    its issue's too, but not its JSON, which is always text): what `unstorable` checks."""
+    if kind == "event":
+        row = _event_columns(data)
+        events = {c: row[c] for c in _EVENT_COLUMNS if c not in ("issue_id", "data")}
+        issue = {"fingerprint": row["fingerprint"], "title": row["title"]}
+        issue["culprit"] = _grouping.culprit(data)
+        return {"events": events, "issues": issue}
+    if kind not in _TABLES:
+        raise ValueError(f"unknown row kind {kind!r}")
+    table, names = _TABLES[kind]
+    return {table: dict(zip(names, _values(names, data), strict=True))}
 
+
+def _values(names: tuple[str, ...], data: dict[str, Any]) -> list[Any]:
+    # isinstance with a tuple, not a union: a request row a request, on the writer thread
+    out = [_json.dumps(v) if isinstance(v, (dict, list)) else v for v in map(data.get, names)]
+    out[0] = stored_timestamp(out[0])  # every table's first column is its timestamp
+    return out
+
+
+def _columns(table: str, names: tuple[str, ...]) -> Inserter:
     def insert(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> list[IssueChange]:
-        _insert_rows(conn, table, names, [values(data) for data in rows])
+        _insert_rows(conn, table, names, [_values(names, data) for data in rows])
         return []
 
     return insert
 
 
-INSERTS: dict[str, Inserter] = {
-    "event": insert_events,
-    "generation": _columns(
+_TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "generation": (
         "generations",
         (
             "timestamp",
@@ -249,9 +268,15 @@ INSERTS: dict[str, Inserter] = {
             "session_id",
         ),
     ),
-    "usage": _columns("usage", ("timestamp", "endpoint", "request_id", "data")),
-    "request": _columns(
-        "requests", ("timestamp", "method", "route", "status", "duration_ms", "request_id")
+    "usage": ("usage", ("timestamp", "endpoint", "request_id", "data")),
+    "request": (
+        "requests",
+        ("timestamp", "method", "route", "status", "duration_ms", "request_id"),
     ),
-    "activity": _columns("browser_activity", ("timestamp", "type", "session_id", "url", "data")),
+    "activity": ("browser_activity", ("timestamp", "type", "session_id", "url", "data")),
+}
+
+INSERTS: dict[str, Inserter] = {
+    "event": insert_events,
+    **{kind: _columns(table, names) for kind, (table, names) in _TABLES.items()},
 }
