@@ -1,6 +1,7 @@
 """`inferwatch serve`: the collector, the dashboard and `/metrics` in one process.
 
-Bound to loopback it needs no login. Bound to any other address it refuses to start without a
+Bound to loopback it needs no login, but a request through a reverse proxy (one carrying
+`Forwarded` or `X-Forwarded-*`) does. Bound to any other address it refuses to start without a
 token, and then the dashboard and `/metrics` ask for it; the ingest routes keep using the
 public key and the allowed origins, as browsers and SDKs cannot carry a secret.
 """
@@ -30,6 +31,7 @@ from .alerts import add_arguments as add_alert_arguments
 from .alerts import config_from_args as alert_config_from_args
 from .collector import Collector, CollectorConfig, create_app, is_loopback_host, load_or_create_key
 from .dashboard import Access, dashboard_router
+from .dashboard._auth import NEEDS_TOKEN_BEHIND_PROXY
 from .store import Store, _schema
 from .store._retention import Pruner, Retention
 
@@ -200,9 +202,11 @@ def _guarded(endpoint: Endpoint, access: Access) -> Endpoint:
     """`endpoint` behind the dashboard's access rule (Prometheus sends `Authorization: Bearer`)."""
 
     async def guarded(request: Request) -> Response:
-        if not access.allowed(request):
-            return PlainTextResponse("A token is needed.", 401, {"WWW-Authenticate": "Bearer"})
-        return await endpoint(request)
+        if access.allowed(request):
+            return await endpoint(request)
+        if not access.needs_login and access.proxied(request):
+            return PlainTextResponse(NEEDS_TOKEN_BEHIND_PROXY, 403)
+        return PlainTextResponse("A token is needed.", 401, {"WWW-Authenticate": "Bearer"})
 
     return guarded
 
