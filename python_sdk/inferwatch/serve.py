@@ -55,6 +55,9 @@ class ServeConfig:
     token: str | None = None
     dsn: str | None = None
     tunnel_dsns: tuple[str, ...] = ()
+    rate_limit: float = CollectorConfig.rate_per_second
+    rate_burst: int = CollectorConfig.rate_burst
+    max_new_issues_per_minute: int = CollectorConfig.max_new_issues_per_minute
     retention: Retention = field(default_factory=Retention)
     retention_every_s: float = 600.0
     alerts: AlertConfig = field(default_factory=AlertConfig)
@@ -97,6 +100,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="DSN",
         help="a Sentry DSN that pages using @sentry/browser may reach through /iw/tunnel (repeatable)",
     )
+    parser.add_argument(
+        "--rate-limit",
+        type=float,
+        default=CollectorConfig.rate_per_second,
+        metavar="EVENTS_PER_SECOND",
+        help="events a second each client (a key and an address) may send; a request costs a"
+        " token per event and per 64 KiB; 0 turns limiting off (default %(default)g, enough for"
+        " a busy backend sending every event from one host)",
+    )
+    parser.add_argument(
+        "--rate-burst",
+        type=int,
+        default=CollectorConfig.rate_burst,
+        metavar="N",
+        help="events a client may send at once before --rate-limit applies; a larger request is"
+        " refused (default %(default)d: an envelope of the most items the collector reads)",
+    )
+    parser.add_argument(
+        "--max-new-issues-per-minute",
+        type=int,
+        default=CollectorConfig.max_new_issues_per_minute,
+        metavar="N",
+        help="issues the ingest key may open a minute; events past it that would open more are"
+        " dropped, events of known issues are kept; 0: no cap (default %(default)d)",
+    )
     parser.add_argument("--max-events", type=int, default=Retention.max_events)
     parser.add_argument("--max-events-per-issue", type=int, default=Retention.max_events_per_issue)
     parser.add_argument("--max-age-days", type=float, default=Retention.max_age_days)
@@ -117,6 +145,9 @@ def config_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> Se
         token=args.token or environ.get("INFERWATCH_TOKEN") or None,
         dsn=args.dsn,
         tunnel_dsns=tuple(args.tunnel_dsn),
+        rate_limit=args.rate_limit,
+        rate_burst=args.rate_burst,
+        max_new_issues_per_minute=args.max_new_issues_per_minute,
         retention=Retention(
             max_events=args.max_events,
             max_events_per_issue=args.max_events_per_issue,
@@ -167,6 +198,9 @@ def build(config: ServeConfig) -> Served:
             loopback=config.loopback,
             dsn=config.dsn,
             tunnel_dsns=config.tunnel_dsns,
+            rate_per_second=config.rate_limit,
+            rate_burst=config.rate_burst,
+            max_new_issues_per_minute=config.max_new_issues_per_minute,
         ),
     )
     access = Access(token=config.token, loopback=config.loopback)

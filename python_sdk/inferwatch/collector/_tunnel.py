@@ -16,16 +16,18 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from ._body import Body
 from ._collector import Collector
+from ._flood import before_body, charge
 from ._guards import cors_headers, origin_allowed, uninstrumented
-from ._sentry import (
+from ._sentry import header_event_id, persist_forwarded, sort_items, store_events
+from ._sentry_request import (
     Refused,
-    header_event_id,
+    envelope_cost,
     parse_envelope,
-    persist_forwarded,
     read_decoded,
-    sort_items,
-    store_events,
+    refuse_if,
+    tunnel_dsn,
 )
 
 TUNNEL_PATH = "/iw/tunnel"
@@ -64,20 +66,20 @@ async def _tunnel(collector: Collector, request: Request) -> Any:
     if not origin_allowed(request.headers.get("origin"), config):
         raise Refused(403, "this origin is not allowed (see --allow-origin)")
     host = request.client.host if request.client else "-"
-    wait = collector.limiter.take(f"tunnel:{host}")
-    if wait:
-        raise Refused(429, "rate limited", {"Retry-After": str(max(1, round(wait)))})
-    data = await read_decoded(request, config.max_envelope_bytes)
+    client = f"tunnel:{host}"
+    refuse_if(before_body(collector.limiter, client))
+    body = Body(request, config.max_envelope_bytes)
+    dsn = await tunnel_dsn(body, config.tunnel_dsns)  # from the first bytes: 403 before the rest
+    data = await read_decoded(body)
     envelope = parse_envelope(data)
-    dsn = envelope.headers.get("dsn")
-    if not isinstance(dsn, str) or dsn not in config.tunnel_dsns:
-        raise Refused(403, "this envelope's dsn is not on the collector's tunnel list")
+    tokens = envelope_cost(envelope, len(data))
+    refuse_if(charge(collector.limiter, client, tokens, envelope.categories))
     items = await run_in_threadpool(sort_items, envelope, config.max_event_bytes)
     forwarder = collector.tunnel_forwarder(dsn)
     forwarder.submit(data)
     await persist_forwarded(forwarder)
     try:
-        await store_events(collector, items.events)
+        await store_events(collector, dsn, items.events)
     except Refused:
         collector.count("tunnel_store_failed")  # forwarded all the same; the copy is a bonus
     collector.count("tunnel_forwarded")
