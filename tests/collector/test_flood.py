@@ -12,7 +12,7 @@ import httpx
 import pytest
 from sentry_sdk.transport import _parse_rate_limits
 
-from tests.conftest import rows
+from tests.conftest import free_port, rows
 from tests.reliability.conftest import (
     AUTH,
     ENVELOPE_URL,
@@ -140,3 +140,17 @@ def test_the_limits_are_documented_in_serve_help(capsys: pytest.CaptureFixture[s
     assert "--rate-limit EVENTS_PER_SECOND" in text and "default 300" in text
     assert "--rate-burst N" in text and "default 1000" in text
     assert "--max-new-issues-per-minute N" in text and "default 100" in text
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [("--rate-limit", "-1"), ("--rate-burst", "0"), ("--max-new-issues-per-minute", "-5")],
+)
+def test_a_bad_limit_is_refused_with_its_flag_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flag: str, value: str
+) -> None:
+    from inferwatch.cli import main
+
+    store = str(tmp_path / "events.db")
+    assert main(["serve", "--store", store, "--port", str(free_port()), flag, value]) == 2
+    assert flag in capsys.readouterr().err

@@ -19,8 +19,8 @@ class CollectorConfig:
     """What the ingest routes check: the key, the allowed origins, and the size and rate limits.
 
     `rate_per_second` and `rate_burst` count events (and 64 KiB of body each) per client, a key
-    and an address (0 events a second: no limit); `max_new_issues_per_minute` caps the issues
-    a key opens (0: no cap). See `_flood` and `_new_issues` for why the defaults are what they are.
+    and an address (0 events a second: no limit; see `_flood`); `max_new_issues_per_minute` caps
+    the issues a key opens (0: no cap; see `_new_issues`).
 
     >>> CollectorConfig(key="abc", allow_origins=("https://app.example",))  # doctest: +ELLIPSIS
     CollectorConfig(...)
@@ -36,6 +36,7 @@ class CollectorConfig:
     # through, and the largest envelope an SDK may send (1,000 items) passes in one go.
     rate_per_second: float = 300.0
     rate_burst: int = 1000
+    # A release that breaks things opens a few dozen issues; a flood of distinct errors, thousands.
     max_new_issues_per_minute: int = 100
     dsn: str | None = None
     tunnel_dsns: tuple[str, ...] = ()
