@@ -38,11 +38,11 @@ def serve(kind: str, port: int, store: Path) -> None:
 
         uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
         return
-    from inferwatch.collector._guards import RateLimiter
+    from inferwatch.collector._flood import RateLimiter
     from inferwatch.serve import ServeConfig, build
 
     served = build(ServeConfig(store=store, port=port, key=KEY))
-    # `serve`'s per-client limit (50/s, bursts of 500) would measure the limiter, not ingest.
+    # `serve`'s per-client limit (300 events/s, bursts of 1,000) would measure the limiter, not ingest.
     served.collector.limiter = RateLimiter(1e9, 10**9)
     try:
         uvicorn.run(served.app, host="127.0.0.1", port=port, log_level="warning")

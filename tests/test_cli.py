@@ -230,11 +230,12 @@ def test_prune_applies_the_retention_rules_once(
         )
     store = str(seeded.store)
     deleted = json.loads(run(capsys, "prune", "--store", store, "--max-events", "2", "--json"))
-    assert deleted == {"age": 0, "per_issue": 0, "total": 2, "side_rows": 0}
+    assert deleted == {"age": 0, "per_issue": 0, "total": 2, "side_rows": 0, "issues": 0}
     per_issue = rows(seeded.store, "SELECT issue_id, COUNT(*) AS n FROM events GROUP BY 1")
     assert [r["n"] for r in per_issue] == [1, 1]  # every issue keeps its newest event
     assert (
-        run(capsys, "prune", "--store", store).strip() == "0 age, 0 per issue, 0 total, 0 side rows"
+        run(capsys, "prune", "--store", store).strip()
+        == "0 age, 0 per issue, 0 total, 0 side rows, 0 issues"
     )
 
 

@@ -1,6 +1,7 @@
 """`inferwatch serve`: the collector, the dashboard and `/metrics` in one process.
 
-Bound to loopback it needs no login. Bound to any other address it refuses to start without a
+Bound to loopback it needs no login, but a request through a reverse proxy (one carrying
+`Forwarded` or `X-Forwarded-*`) does. Bound to any other address it refuses to start without a
 token, and then the dashboard and `/metrics` ask for it; the ingest routes keep using the
 public key and the allowed origins, as browsers and SDKs cannot carry a secret.
 """
@@ -31,6 +32,7 @@ from .alerts import add_arguments as add_alert_arguments
 from .alerts import config_from_args as alert_config_from_args
 from .collector import Collector, CollectorConfig, create_app, is_loopback_host, load_or_create_key
 from .dashboard import Access, dashboard_router
+from .dashboard._auth import NEEDS_TOKEN_BEHIND_PROXY
 from .store import Store, _schema
 from .store._retention import Pruner, Retention
 
@@ -55,6 +57,9 @@ class ServeConfig:
     dsn: str | None = None
     tunnel_dsns: tuple[str, ...] = ()
     tunnel_verbatim: bool = False
+    rate_limit: float = CollectorConfig.rate_per_second
+    rate_burst: int = CollectorConfig.rate_burst
+    max_new_issues_per_minute: int = CollectorConfig.max_new_issues_per_minute
     retention: Retention = field(default_factory=Retention)
     retention_every_s: float = 600.0
     alerts: AlertConfig = field(default_factory=AlertConfig)
@@ -103,6 +108,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="forward tunnel envelopes byte for byte: unredacted, attachments and replays"
         " included (default: JSON items redacted, the rest dropped)",
     )
+    parser.add_argument(
+        "--rate-limit",
+        type=float,
+        default=CollectorConfig.rate_per_second,
+        metavar="EVENTS_PER_SECOND",
+        help="events a second each client (a key and an address) may send; a request costs a"
+        " token per event and per 64 KiB; 0 turns limiting off (default %(default)g, enough for"
+        " a busy backend sending every event from one host)",
+    )
+    parser.add_argument(
+        "--rate-burst",
+        type=int,
+        default=CollectorConfig.rate_burst,
+        metavar="N",
+        help="events a client may send at once before --rate-limit applies; a larger request is"
+        " refused (default %(default)d: an envelope of the most items the collector reads)",
+    )
+    parser.add_argument(
+        "--max-new-issues-per-minute",
+        type=int,
+        default=CollectorConfig.max_new_issues_per_minute,
+        metavar="N",
+        help="issues the ingest key may open a minute; events past it that would open more are"
+        " dropped, events of known issues are kept; 0: no cap (default %(default)d)",
+    )
     parser.add_argument("--max-events", type=int, default=Retention.max_events)
     parser.add_argument("--max-events-per-issue", type=int, default=Retention.max_events_per_issue)
     parser.add_argument("--max-age-days", type=float, default=Retention.max_age_days)
@@ -124,6 +154,9 @@ def config_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> Se
         dsn=args.dsn,
         tunnel_dsns=tuple(args.tunnel_dsn),
         tunnel_verbatim=args.tunnel_verbatim,
+        rate_limit=args.rate_limit,
+        rate_burst=args.rate_burst,
+        max_new_issues_per_minute=args.max_new_issues_per_minute,
         retention=Retention(
             max_events=args.max_events,
             max_events_per_issue=args.max_events_per_issue,
@@ -175,6 +208,9 @@ def build(config: ServeConfig) -> Served:
             dsn=config.dsn,
             tunnel_dsns=config.tunnel_dsns,
             tunnel_verbatim=config.tunnel_verbatim,
+            rate_per_second=config.rate_limit,
+            rate_burst=config.rate_burst,
+            max_new_issues_per_minute=config.max_new_issues_per_minute,
         ),
     )
     access = Access(token=config.token, loopback=config.loopback)
@@ -210,9 +246,11 @@ def _guarded(endpoint: Endpoint, access: Access) -> Endpoint:
     """`endpoint` behind the dashboard's access rule (Prometheus sends `Authorization: Bearer`)."""
 
     async def guarded(request: Request) -> Response:
-        if not access.allowed(request):
-            return PlainTextResponse("A token is needed.", 401, {"WWW-Authenticate": "Bearer"})
-        return await endpoint(request)
+        if access.allowed(request):
+            return await endpoint(request)
+        if not access.needs_login and access.proxied(request):
+            return PlainTextResponse(NEEDS_TOKEN_BEHIND_PROXY, 403)
+        return PlainTextResponse("A token is needed.", 401, {"WWW-Authenticate": "Bearer"})
 
     return guarded
 

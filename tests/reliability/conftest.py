@@ -65,11 +65,12 @@ def envelope(*events: dict[str, Any]) -> bytes:
 
 
 @contextmanager
-def served_collector(store: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    """`inferwatch serve` in a child process on loopback; killed (SIGKILL) when the block ends."""
+def served_collector(store: Path, *flags: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """`inferwatch serve` in a child process on loopback, with `flags` added to its command
+    line; killed (SIGKILL) when the block ends."""
     port = free_port()
     command = [sys.executable, "-m", "inferwatch.cli", "serve", "--store", str(store)]
-    command += ["--port", str(port), "--key", KEY]
+    command += ["--port", str(port), "--key", KEY, *flags]
     env = {**os.environ, "SENTRY_DSN": "", "INFERWATCH_TOKEN": ""}
     child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"

@@ -1,7 +1,9 @@
-"""Retention: the store stays bounded by age and by per-issue and total caps; issues are kept."""
+"""Retention: the store stays bounded by age and by per-issue and total caps; issues are kept
+while one event each fits the total cap, and go whole, least recent first, when it does not."""
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 import time
@@ -10,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from inferwatch import ConfigError
+from inferwatch.cli import main
 from inferwatch.store import Store
 from inferwatch.store._retention import Pruner, Retention, apply_retention
 
@@ -128,3 +131,38 @@ def test_a_pruner_on_a_locked_store_waits_its_turn_with_one_warning(
     put_off = [r for r in caplog.records if "retention put off" in r.getMessage()]
     assert put_off and all(r.levelno == logging.WARNING and not r.exc_info for r in put_off)
     assert stored(path) == {"old": 0}  # done once the lock was gone
+
+
+def test_single_event_issues_past_the_cap_go_whole_the_least_recent_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, now = tmp_path / "events.db", time.time()
+    events = [
+        {**event(f"flood-{i}", now - 3000 + i), "tags": {"session_id": f"s{i}"}}
+        for i in range(3000)
+    ]
+    seed(path, events)
+    assert main(["prune", "--store", str(path), "--max-events", "1000", "--json"]) == 0
+    deleted = json.loads(capsys.readouterr().out)
+    assert deleted["issues"] == 2000 and deleted["total"] == 2000
+    assert rows(path, "SELECT count(*) AS n FROM events") == [{"n": 1000}]
+    kept = rows(path, "SELECT title FROM issues ORDER BY last_seen")
+    assert [r["title"] for r in kept] == [f"flood-{i}" for i in range(2000, 3000)]
+    for table in ("issue_hours", "issue_keys", "issue_stats"):  # no counters of deleted issues
+        orphans = rows(
+            path, f"SELECT count(*) AS n FROM {table} WHERE issue_id NOT IN (SELECT id FROM issues)"
+        )
+        assert orphans == [{"n": 0}], table
+
+
+def test_whole_issues_go_only_when_one_event_each_is_past_the_cap(tmp_path: Path) -> None:
+    path = tmp_path / "events.db"
+    events = [event("busy", NOW - i) for i in range(20)]
+    events += [event(f"rare-{i}", NOW - 100 - i) for i in range(4)]
+    seed(path, events)
+    deleted = apply_retention(path, Retention(max_events=6), now=NOW)
+    assert deleted["issues"] == 0
+    assert stored(path) == {"busy": 2, **{f"rare-{i}": 1 for i in range(4)}}
+    deleted = apply_retention(path, Retention(max_events=3), now=NOW)
+    assert deleted["issues"] == 2  # the two least recent; the rest keep one event each
+    assert stored(path) == {"busy": 1, "rare-0": 1, "rare-1": 1}

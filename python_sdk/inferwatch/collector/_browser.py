@@ -1,7 +1,9 @@
 """`POST /iw/ingest`: the snippet's batches. `GET /iw/inferwatch.js`: the built snippet.
 
-Checks in order: origin (403), key (401/403), rate (429), size (413), JSON (400); then each
-event is validated on its own, so one bad event never costs the good ones beside it.
+Checks in order: origin (403), key (401/403), rate (429, before the body is read), size (413),
+JSON (400), rate again by the events the batch holds (429, or 413 past what the bucket can ever
+hold); then each event is validated on its own, so one bad event never costs the good ones
+beside it. Errors that would open an issue past the new-issue cap are dropped and counted.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from ..store import Row
 from ..store._storable import unstorable
 from . import _browser_schema as schema
 from ._collector import Collector
+from ._flood import before_body, charge, cost
 from ._guards import (
     INLINE_BYTES,
     BodyTooLarge,
@@ -68,16 +71,17 @@ def browser_router(collector: Collector) -> APIRouter:
             return answer(401, {"error": "missing key: add ?key=KEY (see `inferwatch snippet`)"})
         if not secrets.compare_digest(key.encode(), config.key.encode()):
             return answer(403, {"error": "wrong key for this collector"})
-        wait = collector.limiter.take(client_id(request, key))
-        if wait:
-            return answer(
-                429, {"error": "rate limited"}, **{"Retry-After": str(max(1, round(wait)))}
-            )
+        client = client_id(request, key)
+        if limited := before_body(collector.limiter, client):
+            return answer(limited.status, {"error": limited.message}, **limited.headers)
         try:
             body = await read_body(request, config.max_body_bytes)
         except BodyTooLarge as exc:
             return answer(413, {"error": exc.detail})
         events, error = _parse(body)
+        tokens = cost(len(events), len(body))
+        if limited := charge(collector.limiter, client, tokens, _categories(events)):
+            return answer(limited.status, {"error": limited.message}, **limited.headers)
         if error:
             return answer(400, {"error": error})
         # Validation and redaction of a large batch are CPU work for a worker thread; a small
@@ -87,6 +91,7 @@ def browser_router(collector: Collector) -> APIRouter:
             rows, invalid, repaired = _rows(events, suspect)
         else:
             rows, invalid, repaired = await run_in_threadpool(_rows, events, suspect)
+        rows, dropped = _admit(collector, key, rows)
         if rows and not await collector.store.write_async(rows):
             return answer(
                 503, {"error": "the store cannot take events now"}, **{"Retry-After": "5"}
@@ -97,12 +102,15 @@ def browser_router(collector: Collector) -> APIRouter:
             return answer(503, {"error": "the forwarding outbox cannot take events now"})
         if _metrics.enabled:
             _metrics.observe_browser(rows, len(invalid))
-        accepted = len(events) - len(invalid)
+        accepted = len(events) - len(invalid) - dropped
         collector.count("browser_accepted", accepted)
         collector.count("browser_invalid", len(invalid))
         if repaired:
             collector.count("browser_repaired", repaired)
-        return answer(200, {"accepted": accepted, "invalid": len(invalid), "errors": invalid[:5]})
+        answered = {"accepted": accepted, "invalid": len(invalid), "errors": invalid[:5]}
+        if dropped:  # past the new-issue cap: said only when it happened
+            answered["dropped"] = dropped
+        return answer(200, answered)
 
     router.add_api_route("/iw/ingest", ingest, methods=["POST"], route_class_override=IngestRoute)
 
@@ -140,6 +148,23 @@ def _parse(body: bytes) -> tuple[list[Any], str | None]:
     if len(batch["events"]) > schema.MAX_EVENTS:
         return [], f"a batch holds at most {schema.MAX_EVENTS} events"
     return batch["events"], None
+
+
+def _categories(events: list[Any]) -> set[str]:
+    """The rate-limit categories of a batch: its errors are Sentry's `error`, the rest `default`."""
+    return {
+        "error" if isinstance(e, dict) and e.get("type") == "error" else "default" for e in events
+    }
+
+
+def _admit(collector: Collector, key: str, rows: list[Row]) -> tuple[list[Row], int]:
+    """`rows` but the errors that would open an issue past the new-issue cap, and their number."""
+    errors = [data for kind, data in rows if kind == "event"]
+    if not errors:
+        return rows, 0
+    kept = {id(e) for e in collector.admit_new_issues(key, errors)}
+    out = [(kind, data) for kind, data in rows if kind != "event" or id(data) in kept]
+    return out, len(rows) - len(out)
 
 
 def _rows(raw_events: list[Any], suspect: bool) -> tuple[list[Row], list[str], int]:

@@ -16,7 +16,8 @@ from .._transport import serialize
 from .._types import Event
 from ..store import Store
 from ._config import CollectorConfig
-from ._guards import RateLimiter
+from ._flood import RateLimiter
+from ._new_issues import NewIssueLimit
 
 
 @dataclass
@@ -31,12 +32,14 @@ class Collector:
     config: CollectorConfig
     forwarder: Forwarder | None = None
     limiter: RateLimiter = field(init=False)
+    new_issues: NewIssueLimit = field(init=False)
     _counts: Counter[str] = field(default_factory=Counter, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _tunnels: dict[str, Forwarder] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         self.limiter = RateLimiter(self.config.rate_per_second, self.config.rate_burst)
+        self.new_issues = NewIssueLimit(self.store.path, self.config.max_new_issues_per_minute)
         if self.forwarder is None and self.config.dsn:
             self.forwarder = Forwarder(self.config.dsn, outbox=self.outbox_path)
 
@@ -72,11 +75,19 @@ class Collector:
             self.forwarder.submit(serialize(envelope))
         return self.forwarder.persist(5.0)
 
+    def admit_new_issues(self, key: str, events: list[Event]) -> list[Event]:
+        """`events` but those that would open an issue past the key's cap (dropped, counted)."""
+        kept, dropped = self.new_issues.admit(key, events)
+        if dropped:
+            self.count("new_issue_dropped", dropped)
+        return kept
+
     def count(self, key: str, n: int = 1) -> None:
         with self._lock:
             self._counts[key] += n
 
     def counts(self) -> dict[str, int]:
-        """Ingest counts: accepted and invalid events, skipped items, refusals by reason."""
+        """Ingest counts: accepted and invalid events, skipped items, refusals by reason, events
+        dropped past the new-issue cap."""
         with self._lock:
             return dict(self._counts)

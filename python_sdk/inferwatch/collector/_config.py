@@ -18,6 +18,10 @@ KEY_FILE = "collector.key"
 class CollectorConfig:
     """What the ingest routes check: the key, the allowed origins, and the size and rate limits.
 
+    `rate_per_second` and `rate_burst` count events (and 64 KiB of body each) per client, a key
+    and an address (0 events a second: no limit; see `_flood`); `max_new_issues_per_minute` caps
+    the issues a key opens (0: no cap; see `_new_issues`).
+
     >>> CollectorConfig(key="abc", allow_origins=("https://app.example",))  # doctest: +ELLIPSIS
     CollectorConfig(...)
     """
@@ -28,8 +32,12 @@ class CollectorConfig:
     max_body_bytes: int = 256 * 1024
     max_event_bytes: int = 1024 * 1024
     max_envelope_bytes: int = 20 * 1024 * 1024
-    rate_per_second: float = 50.0
-    rate_burst: int = 500
+    # A busy backend sending every event from one host gets a few hundred events a second
+    # through, and the largest envelope an SDK may send (1,000 items) passes in one go.
+    rate_per_second: float = 300.0
+    rate_burst: int = 1000
+    # A release that breaks things opens a few dozen issues; a flood of distinct errors, thousands.
+    max_new_issues_per_minute: int = 100
     dsn: str | None = None
     tunnel_dsns: tuple[str, ...] = ()
     # Forward tunnel envelopes as the page sent them, unredacted, attachments included: only
@@ -49,6 +57,20 @@ class CollectorConfig:
         for dsn in (self.dsn, *self.tunnel_dsns):
             if dsn is not None:
                 _check_dsn(dsn)
+        _check_limits(self)
+
+
+def _check_limits(config: CollectorConfig) -> None:
+    for name, flag, least in (
+        ("rate_per_second", "--rate-limit", 0),
+        ("rate_burst", "--rate-burst", 1),
+        ("max_new_issues_per_minute", "--max-new-issues-per-minute", 0),
+    ):
+        value = getattr(config, name)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value >= least:
+            raise ConfigError(
+                f"inferwatch: {flag} must be a number of at least {least}, got {value!r}"
+            )
 
 
 def _check_dsn(dsn: str) -> None:

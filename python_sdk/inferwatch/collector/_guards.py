@@ -1,11 +1,9 @@
-"""What every ingest route checks before it stores anything: body size, origin, rate."""
+"""What every ingest route checks before it stores anything: body size and origin (the rate is
+in `_flood`)."""
 
 from __future__ import annotations
 
 import functools
-import threading
-import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine
 from contextvars import ContextVar
 from typing import Any, TypeVar, cast
@@ -91,27 +89,6 @@ def cors_headers(origin: str | None, config: CollectorConfig) -> dict[str, str]:
         "Access-Control-Max-Age": "600",
         "Vary": "Origin",
     }
-
-
-class RateLimiter:
-    """A token bucket per client: `rate` a second with bursts of `burst`; bounded memory."""
-
-    def __init__(self, rate: float, burst: int, *, max_clients: int = 10_000) -> None:
-        self.rate, self.burst, self.max_clients = rate, burst, max_clients
-        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def take(self, client: str, cost: int = 1) -> float:
-        """0 when allowed; otherwise the seconds to wait before asking again."""
-        now = time.monotonic()
-        with self._lock:
-            tokens, last = self._buckets.pop(client, (float(self.burst), now))
-            tokens = min(float(self.burst), tokens + (now - last) * self.rate)
-            wait = 0.0 if tokens >= cost else (cost - tokens) / self.rate
-            self._buckets[client] = (tokens - cost if wait == 0 else tokens, now)
-            while len(self._buckets) > self.max_clients:
-                self._buckets.popitem(last=False)
-        return wait
 
 
 def client_id(request: Request, key: str) -> str:

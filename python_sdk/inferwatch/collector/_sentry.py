@@ -2,44 +2,49 @@
 
 Point an SDK's DSN at the collector (`http://KEY@127.0.0.1:8765/1`) and its errors are stored,
 grouped and shown like every other event. Checks in order: origin (403), key (401/403), rate
-(429), size (413, also while inflating), parse (400); then each item on its own. `event` items
-are repaired where the store could not hold a value, redacted and stored (see `_events`); an event
-that still could not be stored is invalid, and an envelope whose events are all invalid is a 400.
-Every other item type is skipped and counted. A 200 means the events are committed to the store
-(and to the forwarding outbox, when the collector has a DSN).
+(429, before the body is read), size (413, also while inflating), parse (400), rate again by the
+events the envelope holds (429, or 413 past what the bucket can ever hold); then each item on its
+own. A key only in the envelope header's `dsn` is read from a bounded prefix of the body, and
+nothing more is read or inflated before it is checked. `event` items are repaired where the store
+could not hold a value, redacted and stored (see `_events`), but those that would open an issue
+past the new-issue cap; an event that still could not be stored is invalid, and an envelope whose
+events are all invalid is a 400. Every other item type is skipped and counted. A 200 means the
+events are committed to the store (and to the forwarding outbox, when the collector has a DSN).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import secrets
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from sentry_sdk.utils import BadDsn, Dsn
 from starlette.concurrency import run_in_threadpool
 
-from .. import _json
-from .._envelope import Envelope, EnvelopeError, Item, parse
+from .._envelope import Envelope
 from .._forward import Forwarder
 from .._types import Event
 from ..store import Row
+from ._body import Body
 from ._collector import Collector
-from ._decode import DecodedTooLarge, DecodeError, decode
 from ._events import Sorted, header_event_id, sort_items
+from ._flood import before_body
 from ._guards import (
     INLINE_BYTES,
-    BodyTooLarge,
     IngestRoute,
     client_id,
     cors_headers,
     origin_allowed,
-    read_body,
     uninstrumented,
 )
 from ._refused import Refused
+from ._sentry_request import (
+    check_key,
+    header_key,
+    parsed,
+    read_decoded,
+    refuse_if,
+    request_key,
+)
 
 
 def sentry_router(collector: Collector) -> APIRouter:
@@ -97,40 +102,43 @@ async def _ingest(
         raise Refused(403, "this origin is not allowed (see --allow-origin)")
     if not project_id.isdigit():
         raise Refused(400, f"the project id must be a number, got {project_id[:40]!r}")
-    key = request_key(request)
-    if key is not None:
-        _check_key(collector, request, key)
-    data = await read_decoded(request, config.max_envelope_bytes)
-    envelope = _legacy_envelope(data, config.max_event_bytes) if legacy else parse_envelope(data)
-    if key is None:
-        key = _dsn_key(envelope.headers.get("dsn"))
-        if key is None:
-            raise Refused(401, "missing key: use a DSN like http://KEY@host/1 (X-Sentry-Auth)")
-        _check_key(collector, request, key)
-    items = await _keep(collector, envelope, len(data))
+    body = Body(request, config.max_envelope_bytes)
+    key = request_key(request) or await header_key(body, legacy=legacy)
+    check_key(collector, key)
+    client = client_id(request, key)
+    refuse_if(before_body(collector.limiter, client))
+    data = await read_decoded(body)
+    envelope = parsed(collector, client, data, legacy=legacy)
+    items = await _keep(collector, key, envelope, len(data))
     _count(collector, items)
     if items.invalid and not items.events:  # a 200 says an event was stored: none was
         raise Refused(400, f"the event cannot be stored: {items.invalid[0]}")
     return items.events[0]["event_id"] if items.events else header_event_id(envelope.headers)
 
 
-async def _keep(collector: Collector, envelope: Envelope, size: int) -> Sorted:
+async def _keep(collector: Collector, key: str, envelope: Envelope, size: int) -> Sorted:
     """Sort the items, commit the events and hand them to the forwarder (whose outbox is only
     waited for on a worker thread, in one trip with the sorting and the commit)."""
     if collector.forwarder is not None or size > INLINE_BYTES:
-        return await run_in_threadpool(_keep_blocking, collector, envelope)
-    items = sort_items(envelope, collector.config.max_event_bytes)
+        return await run_in_threadpool(_keep_blocking, collector, key, envelope)
+    items = _sorted(collector, key, envelope)
     if items.events and not await collector.store.write_async(_rows(items)):
         raise _store_refused()
     return items
 
 
-def _keep_blocking(collector: Collector, envelope: Envelope) -> Sorted:
-    items = sort_items(envelope, collector.config.max_event_bytes)
+def _keep_blocking(collector: Collector, key: str, envelope: Envelope) -> Sorted:
+    items = _sorted(collector, key, envelope)
     if items.events and not collector.store.write(_rows(items)):
         raise _store_refused()
     if not collector.forward_events(items.events):
         raise Refused(503, "the forwarding outbox cannot take envelopes now", {"Retry-After": "5"})
+    return items
+
+
+def _sorted(collector: Collector, key: str, envelope: Envelope) -> Sorted:
+    items = sort_items(envelope, collector.config.max_event_bytes)
+    items.events = collector.admit_new_issues(key, items.events)
     return items
 
 
@@ -142,77 +150,10 @@ def _store_refused() -> Refused:
     return Refused(503, "the store cannot take events now", {"Retry-After": "5"})
 
 
-def request_key(request: Request) -> str | None:
-    """The public key from `X-Sentry-Auth` (or `Authorization: Sentry ...`) or `?sentry_key=`."""
-    for name in ("x-sentry-auth", "authorization"):
-        value = request.headers.get(name, "")
-        if value[:7].lower() == "sentry ":
-            for part in value[7:].split(","):
-                k, _, v = part.strip().partition("=")
-                if k == "sentry_key" and v:
-                    return v
-    return request.query_params.get("sentry_key") or None
-
-
-def _check_key(collector: Collector, request: Request, key: str) -> None:
-    if not secrets.compare_digest(key.encode(), collector.config.key.encode()):
-        raise Refused(403, "wrong key for this collector (the DSN's key must be the --key)")
-    wait = collector.limiter.take(client_id(request, key))
-    if wait:
-        raise Refused(429, "rate limited", {"Retry-After": str(max(1, round(wait)))})
-
-
-def _dsn_key(dsn: object) -> str | None:
-    if not isinstance(dsn, str):
-        return None
-    try:
-        return Dsn(dsn).public_key or None
-    except BadDsn:
-        return None
-
-
-async def read_decoded(request: Request, limit: int) -> bytes:
-    """The body, bounded before and after `Content-Encoding` is undone (413 past `limit`)."""
-    try:
-        body = await read_body(request, limit)
-        encoding = request.headers.get("content-encoding")
-        if not encoding:
-            return body
-        # Inflating up to 20 MiB takes tens of milliseconds: off the event loop.
-        return await run_in_threadpool(decode, body, encoding, limit)
-    except (BodyTooLarge, DecodedTooLarge) as exc:
-        raise Refused(413, str(getattr(exc, "detail", exc))) from exc
-    except DecodeError as exc:
-        raise Refused(400, str(exc)) from exc
-
-
-def parse_envelope(data: bytes) -> Envelope:
-    try:
-        return parse(data)
-    except EnvelopeError as exc:
-        raise Refused(400, f"not a Sentry envelope: {exc}") from exc
-
-
-def _legacy_envelope(data: bytes, limit: int) -> Envelope:
-    """The store endpoint's body (JSON, or base64 of zlib of JSON from old SDKs) as an envelope."""
-    if not data.lstrip().startswith(b"{"):
-        try:
-            data = decode(base64.b64decode(data, validate=True), "deflate", limit)
-        except (binascii.Error, DecodeError) as exc:
-            raise Refused(400, "the body is not a JSON event") from exc
-        except DecodedTooLarge as exc:
-            raise Refused(413, str(exc)) from exc
-    try:
-        event = _json.loads(data)
-    except (ValueError, RecursionError) as exc:
-        raise Refused(400, "the body is not a JSON event") from exc
-    if not isinstance(event, dict):
-        raise Refused(400, "the body must be a JSON object")
-    return Envelope({}, [Item({"type": "event"}, data)])
-
-
-async def store_events(collector: Collector, events: list[Event]) -> None:
-    """Commit `events` to the store (503 when it cannot take them now)."""
+async def store_events(collector: Collector, key: str, events: list[Event]) -> None:
+    """Commit `events` to the store (503 when it cannot take them now), but those that would
+    open an issue past `key`'s new-issue cap."""
+    events = collector.admit_new_issues(key, events)
     if events and not await collector.store.write_async([("event", e) for e in events]):
         raise _store_refused()
 

@@ -19,11 +19,14 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from .._envelope import Envelope
+from ._body import Body
 from ._collector import Collector
 from ._events import Sorted, header_event_id, sort_items
+from ._flood import before_body, charge
 from ._guards import IngestRoute, cors_headers, origin_allowed, uninstrumented
 from ._refused import Refused
-from ._sentry import parse_envelope, persist_forwarded, read_decoded, store_events
+from ._sentry import persist_forwarded, store_events
+from ._sentry_request import envelope_cost, parse_envelope, read_decoded, refuse_if, tunnel_dsn
 from ._tunnel_redaction import redacted_envelope
 
 TUNNEL_PATH = "/iw/tunnel"
@@ -63,22 +66,22 @@ async def _tunnel(collector: Collector, request: Request) -> Any:
     if not origin_allowed(request.headers.get("origin"), config):
         raise Refused(403, "this origin is not allowed (see --allow-origin)")
     host = request.client.host if request.client else "-"
-    wait = collector.limiter.take(f"tunnel:{host}")
-    if wait:
-        raise Refused(429, "rate limited", {"Retry-After": str(max(1, round(wait)))})
-    data = await read_decoded(request, config.max_envelope_bytes)
+    client = f"tunnel:{host}"
+    refuse_if(before_body(collector.limiter, client))
+    body = Body(request, config.max_envelope_bytes)
+    dsn = await tunnel_dsn(body, config.tunnel_dsns)  # from the first bytes: 403 before the rest
+    data = await read_decoded(body)
     envelope = parse_envelope(data)
-    dsn = envelope.headers.get("dsn")
-    if not isinstance(dsn, str) or dsn not in config.tunnel_dsns:
-        raise Refused(403, "this envelope's dsn is not on the collector's tunnel list")
-    items, body = await run_in_threadpool(_prepare, collector, envelope, data)
-    if body is not None:  # None: every item was dropped, nothing is left to forward
+    tokens = envelope_cost(envelope, len(data))
+    refuse_if(charge(collector.limiter, client, tokens, envelope.categories))
+    items, forwarded = await run_in_threadpool(_prepare, collector, envelope, data)
+    if forwarded is not None:  # None: every item was dropped, nothing is left to forward
         forwarder = collector.tunnel_forwarder(dsn)
-        forwarder.submit(body)
+        forwarder.submit(forwarded)
         await persist_forwarded(forwarder)
         collector.count("tunnel_forwarded")
     try:
-        await store_events(collector, items.events)
+        await store_events(collector, dsn, items.events)
     except Refused:
         collector.count("tunnel_store_failed")  # forwarded all the same; the copy is a bonus
     return items.events[0]["event_id"] if items.events else header_event_id(envelope.headers)

@@ -1,9 +1,16 @@
 """Who may see the dashboard, and proof that a form was ours (CSRF).
 
 Bound to loopback, no login is needed, but the `Host` header must name this machine: a page on
-another site cannot read the dashboard through DNS rebinding. Bound to anything else, a token is
-required: `Authorization: Bearer TOKEN`, or the cookie the login form sets (an HMAC of the token,
-never the token itself; HttpOnly, SameSite=Strict).
+another site cannot read the dashboard through DNS rebinding. A request that came through a
+reverse proxy (`proxy_pass http://127.0.0.1:8765` makes a loopback dashboard public) carries a
+`Forwarded`, `X-Forwarded-*`, `X-Real-IP` or `Via` header: it needs the token even on loopback,
+and without one configured it is refused with a message saying to set `--token`. Bound to
+anything else, a token is required: `Authorization: Bearer TOKEN`, or the cookie the login form
+sets (an HMAC of the token, never the token itself; HttpOnly, SameSite=Strict).
+
+Wrong tokens are slowed down per client address (`FailureLimit`), but a valid credential is
+always checked first and always accepted: behind a proxy every visitor has one address, and a
+stranger's wrong guesses must not lock the operator out.
 """
 
 from __future__ import annotations
@@ -21,6 +28,15 @@ from fastapi import Request
 from ..collector import is_loopback_host
 
 COOKIE = "iw_session"
+# Headers reverse proxies add (RFC 7239 `Forwarded`, the de facto `X-Forwarded-*`, nginx's
+# `X-Real-IP`, HTTP's `Via`, and the client-address headers of CDNs and load balancers).
+_PROXY_HEADERS = frozenset(
+    ["forwarded", "x-real-ip", "via", "true-client-ip", "x-client-ip", "cf-connecting-ip"]
+)
+NEEDS_TOKEN_BEHIND_PROXY = (
+    "This dashboard is reached through a reverse proxy, which makes it public: start"
+    " inferwatch serve with --token TOKEN (or set INFERWATCH_TOKEN) to use it from there."
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,12 +70,18 @@ class Access:
         if not self.host_allowed(request):
             return False
         if self.token is None:
-            return True
+            return not self.proxied(request)
         scheme, _, value = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() == "bearer" and self.token_matches(value.strip()):
             return True
         cookie = request.cookies.get(COOKIE, "")
         return hmac.compare_digest(cookie.encode(), self.session_value().encode())
+
+    def proxied(self, request: Request) -> bool:
+        """Whether a loopback dashboard sees this request through a reverse proxy."""
+        return self.loopback and any(
+            name in _PROXY_HEADERS or name.startswith("x-forwarded-") for name in request.headers
+        )
 
     def host_allowed(self, request: Request) -> bool:
         return not self.loopback or is_loopback_host(_hostname(request.headers.get("host", "")))

@@ -28,7 +28,7 @@ from .._ids import parse_id
 from ..store import _queries as q
 from ..store._admin import STATUSES, set_status
 from . import _pages, _stats
-from ._auth import COOKIE, Access, FailureLimit
+from ._auth import COOKIE, NEEDS_TOKEN_BEHIND_PROXY, Access, FailureLimit
 from ._format import FILTERS
 
 MAX_FORM_BYTES = 4096
@@ -69,16 +69,24 @@ def dashboard_router(store_path: Path, access: Access, *, snippet: str | None = 
 
     failures = FailureLimit()
 
-    def guard(request: Request) -> None:
+    def wrong_token(request: Request) -> None:
+        """Count a wrong token from this client; 429 once it has guessed too often."""
         client = request.client.host if request.client else "-"
         if failures.blocked(client):
             raise HTTPException(429, "Too many wrong tokens; wait a little.", {"Retry-After": "5"})
+        failures.failed(client)
+
+    def guard(request: Request) -> None:
+        # A valid credential is checked first and always accepted: only wrong guesses are
+        # slowed down, so nobody sharing the operator's address (a proxy) can lock them out.
         if access.allowed(request):
             return
         if not access.host_allowed(request):
             raise HTTPException(403, "This dashboard only answers to localhost.")
+        if not access.needs_login and access.proxied(request):
+            raise HTTPException(403, NEEDS_TOKEN_BEHIND_PROXY)
         if "authorization" in request.headers:
-            failures.failed(client)
+            wrong_token(request)
         if request.method == "GET" and "text/html" in request.headers.get("accept", ""):
             target = "/login?" + urlencode({"next": _local_path(str(request.url.path))})
             raise HTTPException(303, "Log in first.", headers={"Location": target})
@@ -205,13 +213,10 @@ def dashboard_router(store_path: Path, access: Access, *, snippet: str | None = 
         form = await _form(request)
         if not access.needs_login or not access.host_allowed(request):
             raise HTTPException(404)
-        client = request.client.host if request.client else "-"
-        if failures.blocked(client):
-            raise HTTPException(429, "Too many wrong tokens; wait a little.", {"Retry-After": "5"})
         if not access.csrf_ok(None, form.get("csrf")) or not access.token_matches(
             form.get("token", "")
         ):
-            failures.failed(client)
+            wrong_token(request)
             return page(
                 request,
                 "login.html",

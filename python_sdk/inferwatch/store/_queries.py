@@ -89,6 +89,16 @@ def get_issue(conn: sqlite3.Connection, issue_id: int) -> dict[str, Any] | None:
     return issue_json(row) if row else None
 
 
+def known_fingerprints(conn: sqlite3.Connection, fingerprints: list[str]) -> set[str]:
+    """Those of `fingerprints` that already have an issue (a few hundred a statement)."""
+    known: set[str] = set()
+    for start in range(0, len(fingerprints), 500):
+        chunk = fingerprints[start : start + 500]
+        sql = f"SELECT fingerprint FROM issues WHERE fingerprint IN ({','.join('?' * len(chunk))})"
+        known.update(r[0] for r in conn.execute(sql, chunk))
+    return known
+
+
 def latest_event(conn: sqlite3.Connection, issue_id: int) -> dict[str, Any] | None:
     """The newest event of an issue, whole (the Sentry event JSON)."""
     row = conn.execute(

@@ -1,8 +1,10 @@
 """Retention: keep the store bounded by a maximum age and per-issue and total event caps.
 
-Issues are always kept (with their counts); only events, and old generation, usage, request
-and browser activity rows, are deleted. When the total cap is passed, the busiest issues lose
-their oldest events first, so a flood of one error never pushes out the only event of another.
+Events, and old generation, usage, request and browser activity rows, are deleted; issues are
+kept with their counts while the cap allows one event each. When the total cap is passed, the
+busiest issues lose their oldest events first, so a flood of one error never pushes out the only
+event of another. When even one event an issue is more than the cap (a flood of distinct
+errors), whole issues go, the oldest last activity first: their events, counters and rows.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import sqlite3
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,8 +51,10 @@ def apply_retention(
 ) -> dict[str, int]:
     """Delete what `policy` does not keep; returns the rows deleted by reason.
 
+    `total` counts the events of deleted issues too; `issues` the issues deleted whole.
+
     >>> apply_retention(".inferwatch/events.db", Retention())  # doctest: +SKIP
-    {'age': 0, 'per_issue': 12, 'total': 0, 'side_rows': 0}
+    {'age': 0, 'per_issue': 12, 'total': 0, 'side_rows': 0, 'issues': 0}
     """
     cutoff = (time.time() if now is None else now) - policy.max_age_days * 86400
     conn = _schema.connect(str(path))
@@ -58,9 +63,10 @@ def apply_retention(
         deleted = {
             "age": _delete_old_events(conn, cutoff),
             "per_issue": _cap_each_issue(conn, policy.max_events_per_issue),
-            "total": _cap_total(conn, policy.max_events),
-            "side_rows": _delete_old_side_rows(conn, cutoff),
         }
+        deleted["total"], issues = _cap_total(conn, policy.max_events)
+        deleted["side_rows"] = _delete_old_side_rows(conn, cutoff)
+        deleted["issues"] = issues
         _trim_counters(conn, cutoff, policy.max_events_per_issue)
     finally:
         conn.close()
@@ -178,12 +184,68 @@ def _cap_each_issue(conn: sqlite3.Connection, cap: int) -> int:
     return sum(_drop_oldest(conn, issue_id, cap) for issue_id in busy)
 
 
-def _cap_total(conn: sqlite3.Connection, cap: int) -> int:
+def _cap_total(conn: sqlite3.Connection, cap: int) -> tuple[int, int]:
+    """The events deleted to bring the total under `cap`, and the issues deleted whole."""
     counts = _stored_counts(conn)
     if sum(counts.values()) <= cap:
-        return 0
+        return 0, 0
+    deleted, issues = 0, 0
+    if len(counts) > cap:  # even one event an issue is too many: the least recent issues go
+        oldest = _least_recent(conn, set(counts), len(counts) - cap)
+        for chunk in _chunks_of_events(oldest, counts):
+            deleted += _delete_issues(conn, chunk)
+        issues = len(oldest)
+        for issue_id in oldest:
+            del counts[issue_id]
     level = _water_level(sorted(counts.values(), reverse=True), cap)
-    return sum(_drop_oldest(conn, i, level) for i, n in counts.items() if n > level)
+    deleted += sum(_drop_oldest(conn, i, level) for i, n in counts.items() if n > level)
+    return deleted, issues
+
+
+def _least_recent(conn: sqlite3.Connection, with_events: set[int], n: int) -> list[int]:
+    """The `n` issues of `with_events` whose last event is the oldest (ties: the oldest id)."""
+    oldest: list[int] = []
+    for (issue_id,) in conn.execute("SELECT id FROM issues ORDER BY last_seen, id"):
+        if issue_id in with_events:
+            oldest.append(issue_id)
+            if len(oldest) == n:
+                break
+    return oldest
+
+
+def _chunks_of_events(issue_ids: list[int], counts: Counter[int]) -> Iterator[list[int]]:
+    """`issue_ids` in runs of about `_CHUNK` events (a run is one transaction)."""
+    run: list[int] = []
+    events = 0
+    for issue_id in issue_ids:
+        run.append(issue_id)
+        events += counts[issue_id]
+        if events >= _CHUNK:
+            yield run
+            run, events = [], 0
+    if run:
+        yield run
+
+
+def _delete_issues(conn: sqlite3.Connection, issue_ids: list[int]) -> int:
+    """Delete these issues, their events and counters in one transaction, so the store's writer
+    never stores an event under an issue deleted half-way."""
+    deleted = 0
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for start in range(0, len(issue_ids), 500):  # values a statement
+            chunk = issue_ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            sql = f"DELETE FROM events WHERE issue_id IN ({marks})"
+            deleted += conn.execute(sql, chunk).rowcount
+            for table in ("issue_hours", "issue_keys", "issue_stats"):
+                conn.execute(f"DELETE FROM {table} WHERE issue_id IN ({marks})", chunk)
+            conn.execute(f"DELETE FROM issues WHERE id IN ({marks})", chunk)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return deleted
 
 
 def _water_level(sizes: list[int], cap: int) -> int:
