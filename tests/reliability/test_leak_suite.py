@@ -1,6 +1,7 @@
 """Secrets generated in many shapes (hypothesis) leak nowhere: not through the SDK (the store
 file, the outbox, the body Sentry receives, inferwatch's log lines, webhook and Slack alerts),
-nor through the collector's ingest routes (the store, the dashboard's HTML, the CLI, exports).
+nor through the collector's ingest routes and its tunnel (the store, the outbox, what the tunnel
+forwards to Sentry, the dashboard's HTML, the CLI, exports).
 
 `tests/_secrets.py` makes the secrets and the shapes; `test_no_leaks.py` is the fixed corpus.
 """
@@ -44,6 +45,8 @@ from tests.reliability.conftest import (
 from tests.reliability.test_no_leaks import DSN, SENTRY, decoded, store_bytes
 
 WEBHOOK, SLACK = "https://hooks.example/inferwatch", "https://hooks.example/slack"
+TUNNEL_DSN = "https://b5d4c3b2a1f0e9d8@o77.ingest.example.com/4242"
+TUNNEL_UPSTREAM = "https://o77.ingest.example.com/api/4242/envelope/"
 SLOW = settings(
     max_examples=20,
     deadline=None,
@@ -199,7 +202,7 @@ def cli_output(*args: str) -> bytes:
     st.lists(keyed(), min_size=1, max_size=3),
     opaque(),
 )
-def test_secrets_leak_nowhere_the_collector_stores_shows_or_exports(
+def test_secrets_leak_nowhere_the_collector_stores_forwards_shows_or_exports(
     planted: Planted, pairs: list[tuple[str, Any]], session_secret: str
 ) -> None:
     wanted = needles(planted) + [n for _, secret in pairs for n in secret.needles]
@@ -208,7 +211,7 @@ def test_secrets_leak_nowhere_the_collector_stores_shows_or_exports(
     with tempfile.TemporaryDirectory() as tmp:
         store_path = Path(tmp) / "events.db"
         store = Store(store_path)
-        collector = Collector(store, CollectorConfig(key=KEY))
+        collector = Collector(store, CollectorConfig(key=KEY, tunnel_dsns=(TUNNEL_DSN,)))
         app = create_app(collector)
         app.include_router(dashboard_router(store_path, Access(token=None, loopback=True)))
         event = foreign_event(planted, pairs)
@@ -222,6 +225,10 @@ def test_secrets_leak_nowhere_the_collector_stores_shows_or_exports(
                 user={"session_token": session_secret},
             )
         )
+
+        tunnelled = {**event, "event_id": "0" * 31 + "2"}
+        tunnel_body = json.dumps({"event_id": tunnelled["event_id"], "dsn": TUNNEL_DSN}).encode()
+        tunnel_body += b'\n{"type":"event"}\n' + json.dumps(tunnelled).encode()
 
         async def run() -> bytes:
             transport = httpx.ASGITransport(app=app)
@@ -239,6 +246,8 @@ def test_secrets_leak_nowhere_the_collector_stores_shows_or_exports(
                 assert (
                     await client.post("/api/1/store/", json=other, headers=AUTH)
                 ).status_code == 200
+                tunnel = await client.post("/iw/tunnel", content=tunnel_body)
+                assert tunnel.status_code == 200, tunnel.text
                 assert store.flush(10)
                 with open_readonly(store_path) as conn:
                     ids = [r[0] for r in conn.execute("SELECT id FROM issues")]
@@ -255,8 +264,14 @@ def test_secrets_leak_nowhere_the_collector_stores_shows_or_exports(
                     html += page.content
                 return html
 
-        html = asyncio.run(run())
-        collector.close()
+        with respx.mock(assert_all_called=False) as sentry:
+            upstream = sentry.post(TUNNEL_UPSTREAM).mock(return_value=httpx.Response(200))
+            html = asyncio.run(run())
+            assert collector.tunnel_forwarder(TUNNEL_DSN).flush(10)
+            collector.close()
+            forwarded = b"".join(decoded(call.request) for call in upstream.calls)
+        assert upstream.called, collector.counts()
+        assert found(wanted, forwarded) == []
         store.close()
         shown = [cli_output("issues", "--store", str(store_path), "--json")]
         for issue in json.loads(shown[0]):

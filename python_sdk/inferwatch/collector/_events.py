@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._envelope import Envelope, EnvelopeError, Item
-from .._redact import redact
+from .._redact import redact, redact_text
 from .._types import Event
 from ..store._storable import unstorable
 from ._refused import Refused
@@ -81,11 +81,27 @@ def _event(item: Item, envelope_headers: dict[str, Any]) -> Event:
         if repairs:
             add_meta(event, repairs)
     event_id = _event_id(event) or header_event_id(envelope_headers) or uuid.uuid4().hex
+    meta = event.pop("_meta", None)
     event = {**redact(event), "event_id": event_id}
+    if isinstance(meta, dict):
+        event["_meta"] = redacted_meta(meta)
     problem = unstorable("event", event)
     if problem:
         raise ValueError(problem)
     return event
+
+
+def redacted_meta(meta: dict[str, Any], depth: int = 0) -> dict[str, Any]:
+    """`_meta` with its keys (the event's keys) and the originals it keeps (`val`) redacted, and
+    Relay's remarks as they are: under the key rules, a remark kept under `extra.tokens` would
+    read as a token count's text and be filtered."""
+    out: dict[str, Any] = {}
+    for key, value in list(meta.items())[:1000]:
+        if key == "" and isinstance(value, dict):
+            out[key] = {**value, **({"val": redact(value["val"])} if "val" in value else {})}
+        elif isinstance(value, dict) and depth < 20:
+            out[redact_text(str(key))] = redacted_meta(value, depth + 1)
+    return out
 
 
 def _values_objects(event: Event) -> Event:
