@@ -26,7 +26,7 @@ from ._errors import ConfigError, StoreError
 from ._forward import Forwarder
 from ._ids import port_argument
 from ._metrics import enable as enable_metrics
-from ._metrics import metrics_endpoint
+from ._metrics_route import metrics_endpoint
 from .alerts import AlertConfig, Alerter
 from .alerts import add_arguments as add_alert_arguments
 from .alerts import config_from_args as alert_config_from_args
