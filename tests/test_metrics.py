@@ -14,7 +14,7 @@ import inferwatch
 import pytest
 import respx
 from fastapi import FastAPI
-from inferwatch import _metrics
+from inferwatch import _metrics, _metrics_route
 from inferwatch.store import Store
 from prometheus_client import REGISTRY, Counter
 from prometheus_client.parser import text_string_to_metric_families
@@ -230,7 +230,7 @@ def test_dropped_rows_are_reported_by_reason(tmp_path: Path) -> None:
     store = Store(tmp_path / "s.db", queue_size=1)
     store.close()
     store.add("event", {"event_id": "x"})
-    text = _metrics.scrape(lambda: (store, None)).decode()
+    text = _metrics_route.scrape(lambda: (store, None)).decode()
     assert 'inferwatch_store_dropped_rows_total{reason="closed"} 1.0' in text
 
 
@@ -306,7 +306,7 @@ async def test_metrics_are_off_unless_asked_for(store_path: Path) -> None:
     async with asgi_client(app) as client:
         assert (await client.get("/metrics")).status_code == 404
         await client.get("/quiet/1")
-    text = _metrics.scrape().decode()
+    text = _metrics_route.scrape().decode()
     assert "/quiet/{n}" not in text
 
 
@@ -331,7 +331,7 @@ def test_browser_batches_feed_their_metrics() -> None:
         ("activity", {"type": "click"}),
     ]
     _metrics.observe_browser(rows, invalid=2)
-    text = _metrics.scrape(lambda: (None, None)).decode()
+    text = _metrics_route.scrape(lambda: (None, None)).decode()
     wait = f'inferwatch_browser_generation_duration_seconds_bucket{{le="2.56",model="{name}",status="ok"}} 1.0'
     assert wait in text
     assert (
@@ -401,7 +401,7 @@ async def test_forwarding_to_sentry_is_reported_and_metrics_app_mounts_anywhere(
         forwarder.submit(b'{}\n{"type":"event"}\n{}\n')
         assert forwarder.flush(5)
         app = FastAPI()
-        app.mount("/internal/metrics", _metrics.metrics_app(lambda: (store, forwarder)))
+        app.mount("/internal/metrics", _metrics_route.metrics_app(lambda: (store, forwarder)))
         async with asgi_client(app) as client:
             response = await client.get("/internal/metrics", follow_redirects=True)
         assert response.status_code == 200

@@ -159,7 +159,7 @@ FORKED_WORKER = textwrap.dedent(
     """
     import json, multiprocessing, sys, threading
     import inferwatch
-    from inferwatch import _metrics
+    from inferwatch import _metrics_route
     from prometheus_client.parser import text_string_to_metric_families
 
     inferwatch.init(store=sys.argv[1], environ={}, metrics=True)
@@ -171,7 +171,7 @@ FORKED_WORKER = textwrap.dedent(
 
 
     def accepted():
-        for family in text_string_to_metric_families(_metrics.scrape().decode()):
+        for family in text_string_to_metric_families(_metrics_route.scrape().decode()):
             for sample in family.samples:
                 if sample.name == "inferwatch_store_accepted_rows_total":
                     return sample.value

@@ -13,9 +13,10 @@ from ._asgi import Middleware
 from ._errors import ConfigError, InferwatchError, StoreError
 from ._init import capture_exception, flush, init, log_usage, shutdown
 from ._logging import JsonFormatter, RequestIdFilter, logging_config
-from ._metrics import add_metrics_route
-from ._model import ModelCall, model_context, watch_model
+from ._metrics_route import add_metrics_route
+from ._model import ModelCall
 from ._version import VERSION as __version__
+from ._watch import model_context, watch_model
 from .store._retention import Retention
 
 __all__ = [

@@ -15,6 +15,7 @@ from . import _metrics, _runtime
 from ._asgi import Middleware
 from ._context import request_id
 from ._forward import Forwarder
+from ._metrics_route import add_metrics_route
 from ._options import DEFAULT, Options
 from ._outbox import OUTBOX_FILE
 from ._processors import pipeline
@@ -78,7 +79,7 @@ def _start_monitoring(app: Any, opts: Options, local: Store | None) -> None:
     """Metrics on (and `/metrics` on `app`); an alerter on the store when webhooks are set."""
     global _alerter
     _metrics.enable(opts.metrics)
-    if opts.metrics and app is not None and not _metrics.add_metrics_route(app, opts.metrics_path):
+    if opts.metrics and app is not None and not add_metrics_route(app, opts.metrics_path):
         logger.warning(
             "inferwatch: %s is already routed on this app; set metrics_path to serve "
             "inferwatch's metrics elsewhere",

@@ -1,42 +1,21 @@
-"""Prometheus metrics: HTTP requests, model calls (OpenTelemetry GenAI names), the browser, and
-inferwatch's own health, served at `/metrics`.
+"""Prometheus metrics: HTTP requests, model calls (OpenTelemetry GenAI names) and the browser,
+with inferwatch's own health (`_metrics_health.py`), served at `/metrics` (`_metrics_route.py`).
 
 inferwatch's instruments live in their own registry, so an app that already registers metrics in
 prometheus_client's default registry (prometheus-fastapi-instrumentator, its own counters) never
-meets a duplicate-registration error; `/metrics` serves both. With `PROMETHEUS_MULTIPROC_DIR`
-set (before prometheus_client is imported), every scrape builds a fresh registry that reads all
-workers' files (see docs/monitoring.md for the gunicorn `child_exit` hook).
-
-    inferwatch.init(app, metrics=True)                  # adds GET /metrics to `app`
-    inferwatch.add_metrics_route(other_app, "/internal/metrics")   # or anywhere else
+meets a duplicate-registration error; `/metrics` serves both.
 """
 
 from __future__ import annotations
 
-import logging
-import os
 import re
 import threading
-import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator
-from typing import Any, Protocol
+from collections.abc import Iterable
+from typing import Any
 
-from prometheus_client import (
-    REGISTRY,
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    generate_latest,
-    multiprocess,
-)
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
-from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
-from starlette.responses import Response
+from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from . import _fork
+from . import _fork, _metrics_health
 
 # Model endpoints take seconds to minutes: the default buckets stop at 10 s.
 HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 60, 120, 300)
@@ -47,8 +26,6 @@ UNMATCHED = "<unmatched>"
 OTHER = "other"
 SKIPPED_ROUTES = frozenset({"/metrics", "/health", "/healthz", "/livez", "/readyz", "/ping"})
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-logger = logging.getLogger("inferwatch")
-ASGIApp = Callable[[Any, Any, Any], Awaitable[None]]
 _SAFE_LABEL = re.compile(r"^[A-Za-z0-9_.:/-]{1,64}$")
 
 
@@ -169,7 +146,6 @@ REGISTRY_OWN = CollectorRegistry(auto_describe=True)
 """inferwatch's own registry (kept apart from prometheus_client's default `REGISTRY`)."""
 _instruments: Instruments | None = None
 _lock = threading.Lock()
-_restart_mirror = False
 enabled = False
 """Whether the SDK feeds its instruments: set by `enable()` (`init(metrics=True)`, `serve`)."""
 
@@ -177,8 +153,8 @@ enabled = False
 def instruments() -> Instruments:
     """The process-wide instruments, created on first use (so `init` twice registers once)."""
     global _instruments
-    if _restart_mirror:  # the first observation of a worker forked after `enable`
-        _start_mirror()
+    if _metrics_health.restart_mirror:  # the first observation of a worker forked after `enable`
+        _metrics_health.start_mirror()
     if _instruments is None:
         with _lock:
             if _instruments is None:
@@ -191,7 +167,7 @@ def enable(on: bool = True) -> None:
     global enabled
     if on:
         instruments()
-        _start_mirror()
+        _metrics_health.start_mirror()
     enabled = on
 
 
@@ -256,261 +232,9 @@ def _observe_browser_generation(inst: Instruments, data: dict[str, Any]) -> None
         inst.browser_first_token.labels(model).observe(data["first_chunk_ms"] / 1000)
 
 
-# -- inferwatch's own health, read at scrape time --------------------------------------
-
-
-class StoreLike(Protocol):
-    def stats(self) -> dict[str, Any]: ...
-
-
-Sources = Callable[[], tuple[StoreLike | None, Any]]
-"""Returns the store and the forwarder (anything with a `counts` mapping) to report on."""
-
-
-class HealthCollector:
-    """Reads `Store.stats()` and the forwarder's counts when scraped: no cost on the hot path."""
-
-    def __init__(self, sources: Sources) -> None:
-        self.sources = sources
-
-    def collect(self) -> Iterator[Metric]:
-        store, forwarder = self.sources()
-        if store is not None:
-            yield from _store_metrics(store.stats())
-        stats = getattr(forwarder, "stats", None)
-        if callable(stats):
-            yield from _forward_metrics(stats())
-
-
-def _store_metrics(stats: dict[str, Any]) -> Iterator[Metric]:
-    yield CounterMetricFamily(
-        "inferwatch_store_accepted_rows",
-        "Rows (events, generations, requests) the store accepted.",
-        value=stats["accepted"],
-    )
-    yield CounterMetricFamily(
-        "inferwatch_store_stored_rows", "Rows committed to the store.", value=stats["stored"]
-    )
-    dropped = CounterMetricFamily(
-        "inferwatch_store_dropped_rows", "Rows dropped, by reason.", labels=["reason"]
-    )
-    for reason, n in sorted(stats["dropped"].items()):
-        dropped.add_metric([reason], n)
-    yield dropped
-    yield GaugeMetricFamily(
-        "inferwatch_store_queue_depth", "Rows waiting for the writer.", value=stats["queue_depth"]
-    )
-
-
-def _forward_metrics(stats: dict[str, Any]) -> Iterator[Metric]:
-    for key, text in (
-        ("sent", "Envelopes Sentry accepted."),
-        ("failed", "Attempts to reach Sentry that failed (retried from the outbox)."),
-        ("rate_limited", "Answers from Sentry that asked to slow down (429)."),
-    ):
-        yield CounterMetricFamily(f"inferwatch_forward_{key}", text, value=stats.get(key, 0))
-    dropped = CounterMetricFamily(
-        "inferwatch_forward_dropped", "Envelopes given up on, by reason.", labels=["reason"]
-    )
-    for reason, n in sorted((stats.get("dropped") or {}).items()):
-        dropped.add_metric([str(reason)], n)
-    yield dropped
-    yield GaugeMetricFamily(
-        "inferwatch_forward_pending",
-        "Envelopes waiting to be sent to Sentry.",
-        value=stats.get("pending", 0),
-    )
-
-
-def _runtime_sources() -> tuple[StoreLike | None, Any]:
-    from . import _runtime
-
-    runtime = _runtime.current()
-    return (runtime.store, runtime.forwarder) if runtime else (None, None)
-
-
-class _FileMirror:
-    """Multiprocess mode: the health families copied into this worker's files, so that every
-    worker's store and forwarder add up in any worker's scrape. Counters are copied as
-    increments (a dead worker's stay counted), gauges summed over the live workers."""
-
-    def __init__(self, sources: Sources) -> None:
-        self.sources = sources
-        self._metrics: dict[str, Any] = {}
-        self._last: dict[tuple[str, tuple[str, ...]], float] = {}
-        self._owner: tuple[Any, Any] = (None, None)
-        self._lock = threading.Lock()
-        self.thread: threading.Thread | None = None
-        _fork.register(after_in_child=self._after_fork)
-
-    def _after_fork(self) -> None:
-        """A forked worker copies its own counts from zero (the parent's are in the parent's
-        files), and starts its own thread at its first observation."""
-        global _restart_mirror
-        self._lock = threading.Lock()
-        self._owner, self._last = (None, None), {}
-        if self.thread is not None:
-            self.thread, _restart_mirror = None, True
-
-    def sync(self) -> None:
-        with self._lock:
-            store, forwarder = self.sources()
-            if store is not self._owner[0] or forwarder is not self._owner[1]:
-                self._owner, self._last = (store, forwarder), {}  # `init` again counts from 0
-            for family in HealthCollector(lambda: (store, forwarder)).collect():
-                for sample in family.samples:
-                    self._copy(family, sample.labels, sample.value)
-
-    def run(self, interval: float) -> None:
-        while True:
-            time.sleep(interval)
-            try:
-                self.sync()
-            except Exception:  # a metrics thread must never take anything down
-                logger.debug("inferwatch: could not copy health metrics", exc_info=True)
-
-    def _copy(self, family: Metric, labels: dict[str, str], value: float) -> None:
-        names = tuple(sorted(labels))
-        values = tuple(labels[n] for n in names)
-        metric = self._metric(family, names)
-        child = metric.labels(*values) if names else metric
-        if family.type == "gauge":
-            child.set(value)
-            return
-        key = (family.name, values)
-        delta, self._last[key] = value - self._last.get(key, 0.0), value
-        if delta > 0:
-            child.inc(delta)
-
-    def _metric(self, family: Metric, names: tuple[str, ...]) -> Any:
-        metric = self._metrics.get(family.name)
-        if metric is None:
-            if family.type == "gauge":
-                metric = Gauge(
-                    family.name,
-                    family.documentation,
-                    names,
-                    registry=None,
-                    multiprocess_mode="livesum",
-                )
-            else:
-                metric = Counter(family.name, family.documentation, names, registry=None)
-            self._metrics[family.name] = metric
-        return metric
-
-
-_mirrors: dict[Sources, _FileMirror] = {}
-
-
-def _mirror(sources: Sources) -> _FileMirror:
-    with _lock:
-        mirror = _mirrors.get(sources)
-        if mirror is None:
-            mirror = _mirrors[sources] = _FileMirror(sources)
-        return mirror
-
-
-def _start_mirror(interval: float = 5.0) -> None:
-    """Multiprocess mode: keep this worker's health in its files, also between its scrapes."""
-    global _restart_mirror
-    _restart_mirror = False
-    if not _multiprocess():
-        return
-    mirror = _mirror(_runtime_sources)
-    with _lock:
-        if mirror.thread is not None:
-            return
-        mirror.thread = threading.Thread(
-            target=mirror.run, args=(interval,), name="inferwatch-metrics", daemon=True
-        )
-        mirror.thread.start()
-
-
 def _after_fork() -> None:
     global _lock
     _lock = threading.Lock()  # another thread of the parent may have held it at the fork
 
 
 _fork.register(after_in_child=_after_fork)
-
-
-def _multiprocess() -> bool:
-    return bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
-
-
-# -- exposition ------------------------------------------------------------------------
-
-
-class _Joined:
-    """inferwatch's registry, then the default one minus any name inferwatch already serves."""
-
-    def __init__(self, own: CollectorRegistry, other: CollectorRegistry) -> None:
-        self.own, self.other = own, other
-
-    def collect(self) -> Iterator[Metric]:
-        names: set[str] = set()
-        for metric in self.own.collect():
-            names.add(metric.name)
-            yield metric
-        for metric in self.other.collect():
-            if metric.name not in names:
-                yield metric
-
-
-def scrape(sources: Sources = _runtime_sources) -> bytes:
-    """The text exposition of every metric, built from a registry made for this scrape."""
-    registry = CollectorRegistry(auto_describe=False)
-    if _multiprocess():
-        _mirror(sources).sync()  # this worker's health is current; the others' within seconds
-        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-    else:
-        registry.register(_Joined(REGISTRY_OWN, REGISTRY))
-        registry.register(HealthCollector(sources))
-    return generate_latest(registry)
-
-
-def metrics_endpoint(
-    sources: Sources = _runtime_sources,
-) -> Callable[[Request], Any]:
-    """A Starlette endpoint (`async def (request) -> Response`) serving `scrape(sources)`."""
-
-    async def endpoint(request: Request) -> Response:
-        body = await run_in_threadpool(scrape, sources)
-        return Response(body, headers={"Content-Type": CONTENT_TYPE_LATEST})
-
-    return endpoint
-
-
-def metrics_app(sources: Sources = _runtime_sources) -> ASGIApp:
-    """An ASGI app answering every HTTP request with `scrape(sources)`, to mount anywhere.
-
-    >>> app.mount("/metrics", metrics_app(lambda: (store, None)))  # doctest: +SKIP
-    """
-    endpoint = metrics_endpoint(sources)
-
-    async def app(scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            response = await endpoint(Request(scope))
-            await response(scope, receive, send)
-
-    return app
-
-
-def add_metrics_route(
-    app: Any, path: str = "/metrics", sources: Sources = _runtime_sources
-) -> bool:
-    """Add `GET path` to a Starlette/FastAPI app, unless a route already answers there.
-
-    Returns False when another route (not inferwatch's) already has that path.
-
-    >>> inferwatch.add_metrics_route(app)  # doctest: +SKIP
-    """
-    from starlette.routing import Route
-
-    for route in app.router.routes:
-        if getattr(route, "path", None) == path:
-            return bool(getattr(getattr(route, "endpoint", None), "__inferwatch_metrics__", False))
-    endpoint = metrics_endpoint(sources)
-    endpoint.__inferwatch_metrics__ = True  # type: ignore[attr-defined]
-    app.router.routes.append(Route(path, endpoint, methods=["GET"], include_in_schema=False))
-    return True

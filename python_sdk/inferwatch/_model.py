@@ -1,4 +1,5 @@
-"""What the model received, what it did and what it returned: `watch_model` and `model_context`.
+"""What the model received, what it did and what it returned: `ModelCall`, one call being
+recorded (`watch_model` and `model_context`, in `_watch.py`, make them).
 
 On an exception the record is attached to the exception, so whoever captures it (the middleware,
 `capture_exception`, a logging call) sends it as `contexts["model"]`. On success a generation
@@ -8,26 +9,22 @@ record goes to the store, sampled by `generations_sample_rate`.
 from __future__ import annotations
 
 import contextlib
-import functools
 import inspect
-import json
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
 from contextvars import Token
 from types import TracebackType
-from typing import Any, TypeVar, cast
+from typing import Any
 
 from . import _metrics, _runtime
 from ._context import current_model, current_request
-from ._redact import truncate
+from ._record import attach_record, error_message, note_value, within_budget
 from ._summary import Arguments, Budget, summarize
 
 logger = logging.getLogger("inferwatch")
-F = TypeVar("F", bound=Callable[..., Any])
-_ATTR = "__inferwatch_model__"
-_MISSING: Any = object()
+MISSING: Any = object()
+"""Marks an input not given (None is an input a model can receive)."""
 
 
 class ModelCall:
@@ -43,7 +40,7 @@ class ModelCall:
         name: str,
         *,
         version: str | None = None,
-        input: Any = _MISSING,
+        input: Any = MISSING,
         sample_rate: float | None = None,
     ) -> None:
         runtime = _runtime.current()
@@ -65,7 +62,7 @@ class ModelCall:
         self.duration_ms: float | None = None
         self._start = time.perf_counter()
         self._token: Token[str | None] | None = None
-        if input is not _MISSING:
+        if input is not MISSING:
             self.set_input(input)
 
     def set_input(self, value: Any) -> None:
@@ -95,10 +92,10 @@ class ModelCall:
 
     def _summary(self, key: str) -> dict[str, Any] | None:
         if key not in self._summaries:
-            value = self._values.get(key, _MISSING)
-            if isinstance(value, _Unbound):
+            value = self._values.get(key, MISSING)
+            if isinstance(value, Unbound):
                 value = value.bind()
-            self._summaries[key] = None if value is _MISSING else summarize(value, self._budget)
+            self._summaries[key] = None if value is MISSING else summarize(value, self._budget)
         return self._summaries[key]
 
     def set_usage(self, input_tokens: int | None = None, output_tokens: int | None = None) -> None:
@@ -109,7 +106,7 @@ class ModelCall:
 
     def note(self, stage: str, **data: Any) -> None:
         """Record what was processed at one stage (`note("resize", width=224)`)."""
-        summary = {k: _small(v, self._budget) for k, v in data.items()}
+        summary = {k: note_value(v, self._budget) for k, v in data.items()}
         self.notes.append({"stage": stage, "at_ms": self._elapsed(), **summary})
         self._log("processed", stage=stage, data=summary)
 
@@ -127,8 +124,8 @@ class ModelCall:
             if value:
                 out[key] = value
         if error is not None:
-            out["error"] = {"type": type(error).__name__, "message": _message(error)}
-        return _within(out, _runtime.current())
+            out["error"] = {"type": type(error).__name__, "message": error_message(error)}
+        return within_budget(out, _runtime.current())
 
     # -- lifecycle, used by model_context and watch_model ------------------------------
 
@@ -168,7 +165,7 @@ class ModelCall:
             status = _status(exc)
             if status == "error" and exc is not None:
                 record = self.record(status, exc)
-                _attach(exc, record)
+                attach_record(exc, record)
                 request = current_request.get()
                 if request is not None:
                     request.failed_models.append(record)
@@ -240,118 +237,7 @@ class ModelCall:
             )
 
 
-def model_context(
-    name: str,
-    *,
-    input: Any = _MISSING,
-    version: str | None = None,
-    sample_rate: float | None = None,
-) -> ModelCall:
-    """Record one model call in a `with` (or `async with`) block.
-
-    >>> with inferwatch.model_context("ranker", input=query) as call:  # doctest: +SKIP
-    ...     call.set_output(ranked)
-    """
-    return ModelCall(name, version=version, input=input, sample_rate=sample_rate)
-
-
-def watch_model(
-    name: str, version: str | None = None, *, sample_rate: float | None = None
-) -> Callable[[F], F]:
-    """Record every call of a function that runs a model: sync, async, or a (async) generator.
-
-    >>> @inferwatch.watch_model("sentiment", version="2")  # doctest: +SKIP
-    ... def predict(text: str) -> str: ...
-    """
-
-    def decorate(fn: F) -> F:
-        signature = inspect.signature(fn)
-
-        def start(args: tuple[Any, ...], kwargs: dict[str, Any]) -> ModelCall:
-            return ModelCall(
-                name,
-                version=version,
-                sample_rate=sample_rate,
-                input=_Unbound(signature, args, kwargs),
-            )
-
-        if inspect.isasyncgenfunction(fn):
-            return cast(F, _async_generator(fn, start))
-        if inspect.isgeneratorfunction(fn):
-            return cast(F, _generator(fn, start))
-        if inspect.iscoroutinefunction(fn):
-
-            @functools.wraps(fn)
-            async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-                with start(args, kwargs) as call:
-                    result = await fn(*args, **kwargs)
-                    call.set_output(result)
-                    return result
-
-            return cast(F, async_wrapper)
-
-        @functools.wraps(fn)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with start(args, kwargs) as call:
-                result = fn(*args, **kwargs)
-                call.set_output(result)
-                return result
-
-        return cast(F, wrapper)
-
-    return decorate
-
-
-def _generator(fn: Callable[..., Iterator[Any]], start: Callable[..., ModelCall]) -> Any:
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Iterator[Any]:
-        call = start(args, kwargs)
-        stream = _Stream(call)
-        with call:
-            for chunk in fn(*args, **kwargs):
-                stream.seen(chunk)
-                yield chunk
-            stream.done()
-
-    return wrapper
-
-
-def _async_generator(fn: Callable[..., AsyncIterator[Any]], start: Callable[..., ModelCall]) -> Any:
-    @functools.wraps(fn)
-    async def wrapper(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
-        call = start(args, kwargs)
-        stream = _Stream(call)
-        with call:
-            async for chunk in fn(*args, **kwargs):
-                stream.seen(chunk)
-                yield chunk
-            stream.done()
-
-    return wrapper
-
-
-class _Stream:
-    """Counts the chunks of a streaming model call and keeps the start of its text."""
-
-    def __init__(self, call: ModelCall) -> None:
-        self.call, self.chunks = call, 0
-        call.streaming = True
-        self.text: list[str] = []
-
-    def seen(self, chunk: Any) -> None:
-        if chunk is None or (isinstance(chunk, str | bytes) and not chunk):  # arrays: no `==`
-            return
-        self.call.mark_first_chunk()
-        self.chunks += 1
-        if isinstance(chunk, str) and sum(map(len, self.text)) < 2000:
-            self.text.append(chunk)
-
-    def done(self) -> None:
-        self.call.set_output("".join(self.text) if self.text else None)
-        self.call.output_chunks = self.chunks
-
-
-class _Unbound:
+class Unbound:
     """A watched function's arguments, matched to its parameters only when the input is read
     (a failure, an INFO log line): binding them on every call was a fifth of what watching a
     successful call cost."""
@@ -381,67 +267,3 @@ def _status(exc: BaseException | None) -> str:
     if isinstance(exc, GeneratorExit | KeyboardInterrupt) or type(exc).__name__ == "CancelledError":
         return "cancelled"
     return "error"
-
-
-def _attach(exc: BaseException, record: dict[str, Any]) -> None:
-    try:
-        if getattr(exc, _ATTR, None) is None:  # the innermost model call is the one that failed
-            setattr(exc, _ATTR, record)
-    except Exception:
-        pass  # some exception types refuse attributes
-
-
-def model_record_of(exc: BaseException | None) -> dict[str, Any] | None:
-    """The model record attached to `exc` or to an exception it was raised from."""
-    seen: set[int] = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        record = getattr(exc, _ATTR, None)
-        if isinstance(record, dict):
-            return record
-        exc = exc.__cause__ or exc.__context__
-    return None
-
-
-def _message(error: BaseException) -> str:
-    try:
-        return truncate(str(error), 500)
-    except Exception:  # an exception whose `__str__` fails is still recorded
-        return f"<unprintable {type(error).__name__}>"
-
-
-def _small(value: Any, budget: Budget) -> Any:
-    if isinstance(value, bool | int | float) or value is None:
-        return value
-    if isinstance(value, str) and len(value) <= 200:
-        return summarize(value, budget)["preview"]
-    return summarize(value, Budget(field_chars=1000, items=10, mask=budget.mask))
-
-
-def _within(record: dict[str, Any], runtime: _runtime.Runtime | None) -> dict[str, Any]:
-    """Shrink the record until its JSON fits the context budget, saying what was cut."""
-    limit = runtime.options.max_context_bytes if runtime else 20_000
-    size = len(json.dumps(record, default=repr))
-    if size <= limit:
-        return record
-    record = {**record, "truncated": {"original_bytes": size}}
-    for key in ("notes", "output", "input"):
-        if key in record and len(json.dumps(record, default=repr)) > limit:
-            record[key] = _shrink(record[key], limit // 4)
-    return record
-
-
-def _shrink(value: Any, chars: int) -> Any:
-    """`value` cut to about `chars` of JSON; a list preview keeps its newest items."""
-    if len(json.dumps(value, default=repr)) <= chars:
-        return value
-    if isinstance(value, dict) and isinstance(value.get("preview"), list):
-        items = list(value["preview"])
-        while len(items) > 1 and len(json.dumps(items, default=repr)) > chars:
-            items.pop(0)
-        return {**value, "kept": len(items), "preview": _shrink(items, chars)}
-    if isinstance(value, dict):
-        return {**value, "preview": truncate(json.dumps(value.get("preview"), default=repr), chars)}
-    if isinstance(value, list):
-        return [truncate(json.dumps(v, default=repr), chars) for v in value[-1:]]
-    return truncate(json.dumps(value, default=repr), chars)

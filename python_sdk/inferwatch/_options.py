@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ._errors import ConfigError
 from ._types import BeforeSend, Environ, Mask
@@ -78,8 +79,6 @@ class Options:
         self._check_monitoring()
 
     def _check_monitoring(self) -> None:
-        from .alerts import check_number, check_urls
-
         for name in ("alert_webhooks", "slack_webhooks"):
             object.__setattr__(self, name, check_urls(name, getattr(self, name)))
         check_number("alert_quiet_minutes", self.alert_quiet_minutes, minimum=0)
@@ -138,3 +137,37 @@ def _check_dsn(dsn: str) -> None:
         Dsn(dsn)
     except BadDsn as exc:
         raise ConfigError(f"inferwatch: option 'dsn' is not a valid Sentry DSN: {dsn!r}") from exc
+
+
+def check_urls(option: str, value: object) -> tuple[str, ...]:
+    """Webhook URLs as a tuple; each must be an http(s) URL with a host."""
+    if isinstance(value, str):
+        value = (value,)
+    if not isinstance(value, list | tuple):
+        raise ConfigError(f"inferwatch: option {option!r} must be a list of URLs, got {value!r}")
+    for url in value:
+        parts = urlsplit(url) if isinstance(url, str) else None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(
+                f"inferwatch: option {option!r} must hold http(s) URLs, got {safe_url(url)!r}"
+            )
+    return tuple(value)
+
+
+def check_number(option: str, value: object, *, minimum: float, integer: bool = False) -> None:
+    """`value` is a number (an int when `integer`) no smaller than `minimum`."""
+    kinds = int if integer else int | float
+    if isinstance(value, bool) or not isinstance(value, kinds) or not value >= minimum:
+        what = "an integer" if integer else "a number"
+        raise ConfigError(
+            f"inferwatch: option {option!r} must be {what} >= {minimum}, got {value!r}"
+        )
+
+
+def safe_url(url: object) -> str:
+    """A URL as messages and logs show it: scheme and host only (a webhook URL carries its
+    secret in the path)."""
+    if not isinstance(url, str):
+        return repr(url)
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname}/…" if parts.hostname else "<not a URL>"

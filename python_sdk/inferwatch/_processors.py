@@ -10,8 +10,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ._context import current_request
-from ._model import model_record_of
 from ._options import Options
+from ._record import model_record_of
 from ._redact import Work, redact, redact_text
 from ._types import Event, Hint, Mask
 

@@ -8,14 +8,13 @@ public key and the allowed origins, as browsers and SDKs cannot carry a secret.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import html
 import logging
 import socket
 import sqlite3
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -24,146 +23,18 @@ from starlette.responses import PlainTextResponse, Response
 
 from ._errors import ConfigError, StoreError
 from ._forward import Forwarder
-from ._ids import port_argument
 from ._metrics import enable as enable_metrics
-from ._metrics import metrics_endpoint
-from .alerts import AlertConfig, Alerter
-from .alerts import add_arguments as add_alert_arguments
-from .alerts import config_from_args as alert_config_from_args
-from .collector import Collector, CollectorConfig, create_app, is_loopback_host, load_or_create_key
+from ._metrics_route import metrics_endpoint
+from ._serve_config import ServeConfig, add_arguments, config_from_args
+from .alerts import Alerter
+from .collector import Collector, CollectorConfig, create_app, load_or_create_key
 from .dashboard import Access, dashboard_router
 from .dashboard._auth import NEEDS_TOKEN_BEHIND_PROXY
 from .store import Store, _schema
-from .store._retention import Pruner, Retention
+from .store._retention import Pruner
 
 logger = logging.getLogger("inferwatch")
 Endpoint = Callable[[Request], Awaitable[Response]]
-
-
-@dataclass(frozen=True, kw_only=True)
-class ServeConfig:
-    """Everything `inferwatch serve` takes.
-
-    >>> ServeConfig(store=Path("events.db")).port
-    8765
-    """
-
-    store: Path
-    host: str = "127.0.0.1"
-    port: int = 8765
-    key: str | None = None
-    allow_origins: tuple[str, ...] = ()
-    token: str | None = None
-    dsn: str | None = None
-    tunnel_dsns: tuple[str, ...] = ()
-    tunnel_verbatim: bool = False
-    rate_limit: float = CollectorConfig.rate_per_second
-    rate_burst: int = CollectorConfig.rate_burst
-    max_new_issues_per_minute: int = CollectorConfig.max_new_issues_per_minute
-    retention: Retention = field(default_factory=Retention)
-    retention_every_s: float = 600.0
-    alerts: AlertConfig = field(default_factory=AlertConfig)
-
-    @property
-    def loopback(self) -> bool:
-        return is_loopback_host(self.host)
-
-    @property
-    def public_url(self) -> str:
-        """The URL to give browsers: the host as given, or this machine's name for `0.0.0.0`."""
-        host = self.host
-        if host in ("0.0.0.0", "::", ""):
-            host = socket.gethostname()
-        if ":" in host and not host.startswith("["):
-            host = f"[{host}]"
-        return f"http://{host}:{self.port}"
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The flags of `inferwatch serve` (the store flag is added by the CLI, like every command)."""
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=port_argument, default=8765)
-    parser.add_argument("--key", help="public ingest key (default: kept beside the store)")
-    parser.add_argument(
-        "--allow-origin",
-        action="append",
-        default=[],
-        metavar="URL",
-        help="a page origin allowed to send events (repeatable)",
-    )
-    parser.add_argument(
-        "--token", help="dashboard token, required off loopback (or INFERWATCH_TOKEN)"
-    )
-    parser.add_argument("--dsn", help="also forward browser errors to this Sentry DSN")
-    parser.add_argument(
-        "--tunnel-dsn",
-        action="append",
-        default=[],
-        metavar="DSN",
-        help="a Sentry DSN that pages using @sentry/browser may reach through /iw/tunnel (repeatable)",
-    )
-    parser.add_argument(
-        "--tunnel-verbatim",
-        action="store_true",
-        help="forward tunnel envelopes byte for byte: unredacted, attachments and replays"
-        " included (default: JSON items redacted, the rest dropped)",
-    )
-    parser.add_argument(
-        "--rate-limit",
-        type=float,
-        default=CollectorConfig.rate_per_second,
-        metavar="EVENTS_PER_SECOND",
-        help="events a second each client (a key and an address) may send; a request costs a"
-        " token per event and per 64 KiB; 0 turns limiting off (default %(default)g, enough for"
-        " a busy backend sending every event from one host)",
-    )
-    parser.add_argument(
-        "--rate-burst",
-        type=int,
-        default=CollectorConfig.rate_burst,
-        metavar="N",
-        help="events a client may send at once before --rate-limit applies; a larger request is"
-        " refused (default %(default)d: an envelope of the most items the collector reads)",
-    )
-    parser.add_argument(
-        "--max-new-issues-per-minute",
-        type=int,
-        default=CollectorConfig.max_new_issues_per_minute,
-        metavar="N",
-        help="issues the ingest key may open a minute; events past it that would open more are"
-        " dropped, events of known issues are kept; 0: no cap (default %(default)d)",
-    )
-    parser.add_argument("--max-events", type=int, default=Retention.max_events)
-    parser.add_argument("--max-events-per-issue", type=int, default=Retention.max_events_per_issue)
-    parser.add_argument("--max-age-days", type=float, default=Retention.max_age_days)
-    add_alert_arguments(parser)
-
-
-def config_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> ServeConfig:
-    """The config of parsed `serve` flags; the token may come from `INFERWATCH_TOKEN`.
-
-    >>> config_from_args(parser.parse_args(["serve"]), os.environ)  # doctest: +SKIP
-    """
-    return ServeConfig(
-        store=Path(args.store),
-        host=args.host,
-        port=args.port,
-        key=args.key,
-        allow_origins=tuple(args.allow_origin),
-        token=args.token or environ.get("INFERWATCH_TOKEN") or None,
-        dsn=args.dsn,
-        tunnel_dsns=tuple(args.tunnel_dsn),
-        tunnel_verbatim=args.tunnel_verbatim,
-        rate_limit=args.rate_limit,
-        rate_burst=args.rate_burst,
-        max_new_issues_per_minute=args.max_new_issues_per_minute,
-        retention=Retention(
-            max_events=args.max_events,
-            max_events_per_issue=args.max_events_per_issue,
-            max_age_days=args.max_age_days,
-        ),
-        alerts=alert_config_from_args(args),
-    )
 
 
 @dataclass
@@ -327,3 +198,15 @@ def run(config: ServeConfig) -> int:
     finally:
         served.close()
     return 0
+
+
+__all__ = [
+    "ServeConfig",
+    "Served",
+    "add_arguments",
+    "banner",
+    "build",
+    "config_from_args",
+    "run",
+    "snippet_tag",
+]

@@ -212,7 +212,7 @@ def test_rows_nobody_waits_for_gather_until_the_next_poll_or_event(
     # Under steady traffic, request rows queued while a batch commits wait for the next poll
     # instead of making a batch of a few rows each: committing that often cost five times the
     # writer's CPU a row, taken from the app it shares the GIL with.
-    monkeypatch.setattr("inferwatch.store._store._POLL_SECONDS", 60.0)
+    monkeypatch.setattr("inferwatch.store._writer._POLL_SECONDS", 60.0)
     store = Store(store_path)
     commit = store._commit
     committed: list[int] = []

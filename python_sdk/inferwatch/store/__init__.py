@@ -12,7 +12,8 @@ from ._queries import (
     list_usage,
     open_readonly,
 )
-from ._store import Row, Store
+from ._store import Store
+from ._writer import Row
 
 __all__ = [
     "IssueChange",
