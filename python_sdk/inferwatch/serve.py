@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import html
-import logging
 import socket
 import sqlite3
 from collections.abc import Awaitable, Callable
@@ -33,7 +32,6 @@ from .dashboard._auth import NEEDS_TOKEN_BEHIND_PROXY
 from .store import Store, _schema
 from .store._retention import Pruner
 
-logger = logging.getLogger("inferwatch")
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
