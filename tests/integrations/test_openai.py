@@ -344,3 +344,42 @@ def test_integrations_off_record_nothing(
     api.post(CHAT).mock(return_value=httpx.Response(200, json=completion()))
     openai_client.chat.completions.create(model="gpt-4o-mini", messages=SECRET_MESSAGES)
     assert generations(store_path) == []
+
+
+def test_a_responses_stream_records_its_text_usage_and_first_chunk(
+    openai_client: openai.OpenAI, api: respx.Router, store_path: Path
+) -> None:
+    final = {
+        "id": "resp_2",
+        "object": "response",
+        "created_at": 1,
+        "model": "gpt-4.1-2025",
+        "status": "completed",
+        "output": [],
+        "parallel_tool_calls": True,
+        "tool_choice": "auto",
+        "tools": [],
+        "usage": {
+            "input_tokens": 8,
+            "output_tokens": 5,
+            "total_tokens": 13,
+            "input_tokens_details": {"cached_tokens": 0},
+            "output_tokens_details": {"reasoning_tokens": 0},
+        },
+    }
+    delta = {"item_id": "msg_1", "output_index": 0, "content_index": 0, "logprobs": []}
+    api.post(OPENAI_URL + "/responses").mock(
+        return_value=sse(
+            *(
+                {"type": "response.output_text.delta", "delta": d, "sequence_number": i, **delta}
+                for i, d in enumerate(["Hel", "lo"])
+            ),
+            {"type": "response.completed", "response": final, "sequence_number": 2},
+            done=False,
+        )
+    )
+    stream = openai_client.responses.create(model="gpt-4.1", input="hi", stream=True)
+    assert [e.type for e in stream][-1] == "response.completed"
+    [row] = generations(store_path)
+    assert row["status"] == "ok" and row["first_chunk_ms"] is not None
+    assert (row["input_tokens"], row["output_tokens"]) == (8, 5)
