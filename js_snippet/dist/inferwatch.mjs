@@ -39,10 +39,11 @@ var causes = (e) => {
 };
 
 // src/lib/once.js
+var reported = /* @__PURE__ */ new WeakSet();
 var seen = (e) => {
   try {
-    if (e.__iw) return 1;
-    e.__iw = 1;
+    if (reported.has(e)) return 1;
+    reported.add(e);
   } catch {
   }
 };

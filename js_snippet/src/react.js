@@ -39,7 +39,7 @@ export const reactErrorHandler = (callback) => (error, info) => {
 };
 
 // React's own defaults, kept after the report so the error still shows in the console.
-// The report marks the error, so inferwatch's console and window hooks skip it.
+// inferwatch's console and window hooks skip the error: it was reported already.
 const rethrow = (error) => (typeof reportError == 'function' ? reportError(error) : console.error(error));
 
 /** createRoot(el, { onUncaughtError }): errors no boundary caught, reported as unhandled. */
