@@ -18,7 +18,10 @@ js_snippet/node_modules/.installed: js_snippet/package.json js_snippet/package-l
 	touch $@
 
 REACT := examples/react_app
-$(REACT)/node_modules/.installed: $(REACT)/package.json $(REACT)/package-lock.json
+# The page installs inferwatch from js_snippet as a packed copy (see its .npmrc), as an app
+# installs it from npm: a new build of the snippet is installed again.
+$(REACT)/node_modules/.installed: $(REACT)/package.json $(REACT)/package-lock.json $(REACT)/.npmrc \
+		js_snippet/package.json js_snippet/index.d.ts js_snippet/react.d.ts $(wildcard js_snippet/dist/*)
 	@node -e 'const [a, b] = process.versions.node.split(".").map(Number); if (a < 20 || (a == 20 && b < 19)) { console.error("The example page is built with Vite, which needs Node 20.19 or later; this is " + process.version + "."); process.exit(1); }'
 	cd $(REACT) && npm ci --no-audit --no-fund
 	touch $@

@@ -161,7 +161,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_snippet(args: argparse.Namespace) -> int:
     key = args.key or load_or_create_key(Path(args.store))
-    print(serve.snippet_tag(args.url, key))
+    print(serve.snippet_tag(args.url, key, release=args.release, environment=args.environment))
     return 0
 
 
@@ -262,6 +262,8 @@ def build_parser() -> argparse.ArgumentParser:
     _store_arg(p)
     p.add_argument("--url", default="http://127.0.0.1:8765", help="the collector's URL")
     p.add_argument("--key", help="the public key (default: the one kept beside the store)")
+    p.add_argument("--release", help="your app's version, put on every event (data-release)")
+    p.add_argument("--environment", help="e.g. production, put on every event (data-environment)")
     p.set_defaults(func=cmd_snippet)
 
     p = sub.add_parser("prune", help="apply the retention rules to the store once")

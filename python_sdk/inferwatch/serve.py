@@ -151,17 +151,19 @@ def _check_port(host: str, port: int) -> None:
             ) from exc
 
 
-def snippet_tag(url: str, key: str) -> str:
-    """The `<script>` tag to paste into a page, for the collector at `url`.
+def snippet_tag(
+    url: str, key: str, *, release: str | None = None, environment: str | None = None
+) -> str:
+    """The `<script>` tag to paste into a page, for the collector at `url`; the snippet puts
+    `release` and `environment` on every event.
 
-    >>> snippet_tag("http://127.0.0.1:8765", "abc")  # doctest: +NORMALIZE_WHITESPACE
-    '<script src="http://127.0.0.1:8765/iw/inferwatch.js" data-endpoint="http://127.0.0.1:8765/iw/ingest" data-key="abc"></script>'
+    >>> snippet_tag("http://127.0.0.1:8765", "abc", release="1.4.0")  # doctest: +NORMALIZE_WHITESPACE
+    '<script src="http://127.0.0.1:8765/iw/inferwatch.js" data-endpoint="http://127.0.0.1:8765/iw/ingest" data-key="abc" data-release="1.4.0"></script>'
     """
     base = html.escape(url.rstrip("/"), quote=True)
-    return (
-        f'<script src="{base}/iw/inferwatch.js" data-endpoint="{base}/iw/ingest"'
-        f' data-key="{html.escape(key, quote=True)}"></script>'
-    )
+    attrs = {"key": key, "release": release, "environment": environment}
+    data = "".join(f' data-{k}="{html.escape(v, quote=True)}"' for k, v in attrs.items() if v)
+    return f'<script src="{base}/iw/inferwatch.js" data-endpoint="{base}/iw/ingest"{data}></script>'
 
 
 def banner(served: Served) -> str:

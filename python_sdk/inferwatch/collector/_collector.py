@@ -18,6 +18,7 @@ from ..store import Store
 from ._config import CollectorConfig
 from ._flood import RateLimiter
 from ._new_issues import NewIssueLimit
+from ._refusals import Refusals
 
 
 @dataclass
@@ -33,6 +34,7 @@ class Collector:
     forwarder: Forwarder | None = None
     limiter: RateLimiter = field(init=False)
     new_issues: NewIssueLimit = field(init=False)
+    refusals: Refusals = field(default_factory=Refusals, init=False)
     _counts: Counter[str] = field(default_factory=Counter, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _tunnels: dict[str, Forwarder] = field(default_factory=dict, init=False)
