@@ -36,6 +36,7 @@ from ._guards import (
     read_body,
     uninstrumented,
 )
+from ._react import add_component_stack
 from ._repair import Repairs, may_need_repair, processing_errors, repair
 from ._stack import parse_stack
 
@@ -91,6 +92,7 @@ def browser_router(collector: Collector) -> APIRouter:
             rows, invalid, repaired = _rows(events, suspect)
         else:
             rows, invalid, repaired = await run_in_threadpool(_rows, events, suspect)
+        await collector.sourcemaps.resolve_rows(rows)  # before grouping: by the original frames
         rows, dropped = _admit(collector, key, rows)
         if rows and not await collector.store.write_async(rows):
             return answer(
@@ -273,10 +275,10 @@ def to_sentry_event(event: schema.ErrorEvent) -> Event:
     for key in ("release", "environment", "user"):
         if getattr(event, key):
             out[key] = getattr(event, key)
-    if event.componentStack:
-        out["extra"]["componentStack"] = event.componentStack
     if event.trace_id:
         out["contexts"] = {"trace": {"trace_id": event.trace_id}}
+    if event.componentStack:
+        add_component_stack(out, event.componentStack, event.name, event.message)
     return out
 
 
