@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import inferwatch
 import pytest
 from inferwatch.store import open_readonly
@@ -173,6 +174,14 @@ def test_a_minified_crash_is_stored_resolved_through_the_build_folder(
     assert_component_path_resolved(by_type(events, "iterable"))
     frame = frames(by_type(events, "toUpperCase")["exception"]["values"][-1])[-1]
     assert frame["data"]["resolved_with"] == "path"
+
+    with open_readonly(store) as conn:
+        (issue,) = conn.execute("SELECT id FROM issues WHERE title LIKE '%iterable%'").fetchall()
+    page_html = httpx.get(f"{url}/issues/{issue['id']}", headers={"Accept": "text/html"}).text
+    path = page_html.split('class="component-path"')[1].split("</ol>")[0]
+    assert path.index("ImagePanel") < path.rindex("ErrorBoundary") < path.index("ColourCard")
+    assert "Minified frames, as the browser sent them" in page_html
+    assert "const [r, g, b] = result.rgb;" in page_html  # the line that threw, from the map
 
 
 def upload(folder: Path, url: str, *flags: str) -> str:

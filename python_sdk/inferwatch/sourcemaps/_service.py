@@ -67,6 +67,8 @@ class SourceMapService:
         """Resolve stored browser events that have frames no map resolved yet, and group their
         issues again; returns the events rewritten. Never raises: a busy store is logged."""
         with self._backfill_lock:
+            for folder in self.maps.folders:
+                folder.forget()  # what changed within the last second counts too
             try:
                 events = self._newly_resolved()
                 return rewrite_events(self.store_path, events) if events else 0

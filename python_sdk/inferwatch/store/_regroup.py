@@ -92,7 +92,7 @@ def merge(conn: sqlite3.Connection, kept: int, gone: int) -> None:
         (kept, kept),
     )
     conn.execute(
-        "UPDATE issues SET count = count + g.count, first_seen = min(issues.first_seen,"
+        "UPDATE issues SET count = issues.count + g.count, first_seen = min(issues.first_seen,"
         " g.first_seen), last_seen = max(issues.last_seen, g.last_seen),"
         " last_event_id = coalesce((SELECT event_id FROM events WHERE issue_id = issues.id"
         "   ORDER BY timestamp DESC, id DESC LIMIT 1), issues.last_event_id),"
