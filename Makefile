@@ -53,7 +53,7 @@ pytest: $(BIN)/.installed chromium js react
 
 test: lint typecheck pytest
 
-bench: $(BIN)/.installed chromium js
+bench: $(BIN)/.installed chromium js react
 	$(BIN)/python benchmarks/run.py
 
 demo: $(BIN)/.installed chromium react

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,21 @@ logger = logging.getLogger("inferwatch")
 
 MAX_DECODED = 32
 MAX_DECODED_BYTES = 256 * 1024 * 1024  # the inputs (maps and minified files) of those kept
+MAX_MEMO = 5000  # frames remembered a map: one bug's crashes repeat the same positions
 _Key = tuple[str, int, int, str, int, int]
+
+
+@dataclass
+class DecodedMap:
+    """A decoded map (a `symbolic.SourceMapCache`), and the frames it resolved lately."""
+
+    cache: Any
+    memo: dict[Any, Any] = field(default_factory=dict)
+
+    def remember(self, key: Any, value: Any) -> None:
+        if len(self.memo) >= MAX_MEMO:
+            self.memo.clear()
+        self.memo[key] = value
 
 
 class Decoded:
@@ -37,14 +52,13 @@ class Decoded:
 
     def __init__(self, max_items: int = MAX_DECODED, max_bytes: int = MAX_DECODED_BYTES) -> None:
         self.max_items, self.max_bytes = max_items, max_bytes
-        self._items: OrderedDict[_Key, tuple[Any, int]] = OrderedDict()
+        self._items: OrderedDict[_Key, tuple[DecodedMap | None, int]] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
         self.decoded = 0  # maps decoded so far (the cold lookups), for the benchmark
 
-    def get(self, match: Match) -> Any | None:
-        """The decoded map of `match` (a `symbolic.SourceMapCache`), or None when it cannot be
-        read or is not a source map."""
+    def get(self, match: Match) -> DecodedMap | None:
+        """The decoded map of `match`, or None when it cannot be read or is not a source map."""
         key = _key(match)
         if key is None:
             return None
@@ -87,14 +101,14 @@ def _key(match: Match) -> _Key | None:
     )
 
 
-def _decode(match: Match) -> Any | None:
+def _decode(match: Match) -> DecodedMap | None:
     """Decode once; a file that is not a map is remembered as None, not decoded again."""
     from symbolic.exceptions import SymbolicError
     from symbolic.sourcemapcache import SourceMapCache
 
     try:
         source = _read(match.minified) if match.minified else b""
-        return SourceMapCache.from_bytes(source, _read(match.map_path))
+        return DecodedMap(SourceMapCache.from_bytes(source, _read(match.map_path)))
     except (OSError, SymbolicError) as exc:
         logger.warning("inferwatch: cannot read the source map %s: %s", match.map_path, exc)
         return None

@@ -24,6 +24,7 @@ from ._folder import MAP_SUFFIX, Folder, Index, Script
 
 NO_RELEASE = "_"  # the uploads folder of maps uploaded without --release
 _LIST_EVERY_S = 1.0
+_MAX_FOUND = 4096  # searches remembered until a folder changes
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,9 @@ class SourceMaps:
         self._uploaded: dict[str, Folder] = {}
         self._listed = float("-inf")
         self._lock = threading.Lock()
+        # What each search found, while the folders searched are as they were then.
+        self._found: dict[tuple[str, str | None, str | None], Match | None] = {}
+        self._state: tuple[tuple[int, int], ...] = ()
 
     def __repr__(self) -> str:
         return f"SourceMaps({[str(f.root) for f in self.folders]!r}, uploads={str(self.uploads)!r})"
@@ -80,6 +84,22 @@ class SourceMaps:
         """The map of the file at `url`, searched in Sentry's order; None when none is known."""
         folders = self._search_order(release)
         indexes = [(folder, folder.index()) for folder in folders]
+        state = tuple(sorted((id(f), f.generation) for f in folders))  # any release: all folders
+        key = (url, debug_id, release)
+        with self._lock:
+            if state != self._state or len(self._found) >= _MAX_FOUND:
+                self._found, self._state = {}, state
+            if key in self._found:
+                return self._found[key]
+        found = self._search(indexes, url, debug_id)
+        with self._lock:
+            if state == self._state:
+                self._found[key] = found
+        return found
+
+    def _search(
+        self, indexes: list[tuple[Folder, Index]], url: str, debug_id: str | None
+    ) -> Match | None:
         script = _script_at(indexes, url)
         for wanted in (debug_id, script[1].debug_id if script else None):
             if wanted and (found := _by_debug_id(indexes, wanted, script)):

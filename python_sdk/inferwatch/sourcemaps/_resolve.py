@@ -19,7 +19,7 @@ import copy
 from typing import Any
 from urllib.parse import urljoin
 
-from .._redact import redact
+from .._redact import redact_text
 from .._types import Event
 from ._decoded import Decoded
 from ._library import Match, SourceMaps
@@ -98,11 +98,25 @@ class Resolver:
         if not isinstance(url, str) or not _positive(line):
             return None, None
         match = self.maps.find(url, ids.get(url), release)
-        cache = self.decoded.get(match) if match else None
-        token = cache.lookup(line, col if _positive(col) else 1, CONTEXT_LINES) if cache else None
-        if match is None or token is None:
+        decoded = self.decoded.get(match) if match else None
+        if match is None or decoded is None:
             return None, None
-        return _frame(sent, token, match, callsite), token.name
+        key = (url, line, col, sent.get("function"), callsite, match)
+        if key not in decoded.memo:
+            token = decoded.cache.lookup(line, col if _positive(col) else 1, CONTEXT_LINES)
+            frame = _frame(sent, token, match, callsite) if token else None
+            decoded.remember(key, (frame, token.name if token else None))
+        frame, name = decoded.memo[key]
+        return (_copy(frame) if frame else None), name
+
+
+def _copy(frame: dict[str, Any]) -> dict[str, Any]:
+    """A frame of its own for each event (a remembered one is shared)."""
+    out = {**frame, "data": dict(frame["data"])}
+    for key in ("pre_context", "post_context"):
+        if key in frame:
+            out[key] = list(frame[key])
+    return out
 
 
 def _positive(value: Any) -> bool:
@@ -135,11 +149,15 @@ def _debug_ids(event: Event) -> dict[str, str]:
 
 def _frame(sent: dict[str, Any], token: Any, match: Match, callsite: str | None) -> dict[str, Any]:
     source = token.src or ""
-    filename = clean_filename(source) if source else str(sent.get("filename") or "?")
+    filename = redact_text(clean_filename(source)) if source else str(sent.get("filename") or "?")
     frame: dict[str, Any] = {
         "filename": filename,
-        "abs_path": _abs_path(str(sent["abs_path"]), source) if source else sent["abs_path"],
-        "function": function_name(_name(sent.get("function")), token.function_name, callsite),
+        "abs_path": redact_text(_abs_path(str(sent["abs_path"]), source))
+        if source
+        else sent["abs_path"],
+        "function": redact_text(
+            function_name(_name(sent.get("function")), token.function_name, callsite)
+        ),
         "lineno": token.line,
         "colno": token.col,
         "in_app": in_app(filename),
@@ -153,8 +171,7 @@ def _frame(sent: dict[str, Any], token: Any, match: Match, callsite: str | None)
         frame["context_line"] = _context(token.context_line)
         frame["pre_context"] = [_context(line) for line in token.pre_context]
         frame["post_context"] = [_context(line) for line in token.post_context]
-    # The original source can hold what the minified one did not show (a key in a comment).
-    return dict(redact(frame))
+    return frame
 
 
 def _name(function: Any) -> str | None:
@@ -162,7 +179,9 @@ def _name(function: Any) -> str | None:
 
 
 def _context(line: str) -> str:
-    return line.rstrip("\r\n")[:MAX_CONTEXT_CHARS]
+    """A line of the original source, redacted: it can hold what the minified one did not
+    show (a key in a comment, an address in a string)."""
+    return redact_text(line.rstrip("\r\n")[:MAX_CONTEXT_CHARS])
 
 
 def function_name(minified: str | None, scope: str | None, callsite: str | None) -> str:
