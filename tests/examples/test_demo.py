@@ -71,6 +71,8 @@ def test_the_demo_fills_the_store_serves_and_stops_its_processes_on_ctrl_c(
     for title in ("EmptyPrediction", "ValueError", "NotAnImage", "POST /api/generate returned 504"):
         assert models[title], f"{title} has no model context"
     assert issues["TypeError"]["platform"] == "javascript"
+    # the page is minified; the collector reads its build's maps (--sourcemaps)
+    assert issues["TypeError"]["culprit"].startswith("src/App.jsx in ")
     assert sources == {"backend", "browser"}
     assert usage == {"/api/classify", "/api/generate", "/api/image"}
 
