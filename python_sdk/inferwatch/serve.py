@@ -178,7 +178,10 @@ def banner(served: Served) -> str:
         f"  sentry      {url}/api/<project>/envelope/",
         f"  metrics     {url}/metrics",
         f"  store       {config.store}",
-        *[f"  sourcemaps  {folder}" for folder in config.sourcemaps],
+        *[
+            f"  sourcemaps  {folder}" + ("" if folder.is_dir() else "   (no such folder yet)")
+            for folder in config.sourcemaps
+        ],
         "",
         "Paste this into your page:",
         f"  {snippet_tag(url, served.key)}",
