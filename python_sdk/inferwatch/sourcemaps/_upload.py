@@ -33,7 +33,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ..collector._collector import Collector
 from ..collector._config import is_loopback_host
-from ..collector._guards import BodyTooLarge, read_body, uninstrumented
+from ..collector._guards import BodyTooLarge, IngestRoute, read_body, uninstrumented
 from ..dashboard._auth import Access, FailureLimit
 from ._folder import MAP_SUFFIX, SCRIPT_SUFFIXES
 from ._library import release_folder
@@ -80,7 +80,14 @@ def upload_router(collector: Collector, access: Access) -> APIRouter:
         collector.count("sourcemap_uploads")
         return JSONResponse({**stored, "release": release, "resolved_events": resolved})
 
-    router.add_api_route(UPLOAD_PATH, upload, methods=["POST"], include_in_schema=False)
+    # An ingest route: a client that hangs up mid-upload is a log line, not a traceback.
+    router.add_api_route(
+        UPLOAD_PATH,
+        upload,
+        methods=["POST"],
+        include_in_schema=False,
+        route_class_override=IngestRoute,
+    )
     return router
 
 
