@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: test demo bench lint typecheck pytest js react chromium clean
+.PHONY: test demo bench lint typecheck pytest clients-oldest js react chromium clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,7 +51,16 @@ typecheck: $(BIN)/.installed
 pytest: $(BIN)/.installed chromium js react
 	$(BIN)/pytest -q
 
-test: lint typecheck pytest
+# The LLM client integrations, tested again with the oldest majors they support (docs/integrations.md).
+OLDEST_CLIENTS := openai==2.54.0 anthropic==1.17.0
+.clients-oldest/.installed: $(BIN)/.installed
+	$(BIN)/pip install -q --no-deps --target .clients-oldest $(OLDEST_CLIENTS) distro tqdm
+	touch $@
+
+clients-oldest: .clients-oldest/.installed
+	PYTHONPATH=.clients-oldest $(BIN)/pytest -q -p no:cacheprovider tests/integrations
+
+test: lint typecheck pytest clients-oldest
 
 bench: $(BIN)/.installed chromium js react
 	$(BIN)/python benchmarks/run.py
@@ -60,4 +69,4 @@ demo: $(BIN)/.installed chromium react
 	$(BIN)/python examples/demo.py
 
 clean:
-	rm -rf $(VENV) js_snippet/node_modules $(REACT)/node_modules $(REACT)/dist .inferwatch
+	rm -rf $(VENV) .clients-oldest js_snippet/node_modules $(REACT)/node_modules $(REACT)/dist .inferwatch

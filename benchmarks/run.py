@@ -225,6 +225,26 @@ def redaction(rounds: int, raw: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def integration_overhead(rounds: int, raw: dict[str, Any]) -> list[Row]:
+    runs: dict[str, list[dict[str, Any]]] = {"bare": [], "inferwatch": []}
+    for _ in range(rounds):
+        for config in runs:
+            runs[config].append(script("integrations.py", config))
+    raw["integrations"] = runs
+    ours = [r["cpu_us"] for r in runs["inferwatch"]]
+    bare = [r["cpu_us"] for r in runs["bare"]]
+    return [
+        Row(
+            "Integrations",
+            "openai chat.completions.create, in-memory transport: OpenAI integration on vs off"
+            f" (+{med([o - b for o, b in zip(ours, bare, strict=True)]):,.0f} µs a call)",
+            us(med(ours)),
+            us(med(bare)),
+            med([o / b for o, b in zip(ours, bare, strict=True)]),
+        )
+    ]
+
+
 def store_throughput(rounds: int, raw: dict[str, Any]) -> list[Row]:
     runs: dict[str, list[dict[str, Any]]] = {"api": [], "raw": []}
     for _ in range(rounds):
@@ -483,6 +503,7 @@ SECTIONS: dict[str, Callable[[int, dict[str, Any]], list[Row]]] = {
     "request": request_overhead,
     "capture": capture_cost,
     "redaction": redaction,
+    "integrations": integration_overhead,
     "store": store_throughput,
     "ingest": collector_ingest,
     "memory": stalled_store,
