@@ -65,7 +65,7 @@ clients-oldest: .clients-oldest/.installed
 
 test: lint typecheck pytest clients-oldest
 
-bench: $(BIN)/.installed chromium js
+bench: $(BIN)/.installed chromium js react
 	$(BIN)/python benchmarks/run.py
 
 demo: $(BIN)/.installed chromium react

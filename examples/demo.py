@@ -164,6 +164,8 @@ def serve_command(args: argparse.Namespace) -> list[str]:
         str(args.collector_port),
         "--key",
         KEY,
+        "--sourcemaps",  # the page's build: its crashes are stored resolved to src/
+        str(ROOT / "examples" / "react_app" / "dist"),
     ]
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from . import serve
 from ._cli_export import EXPORTS, cmd_export
+from ._cli_sourcemaps import add_parser as add_sourcemaps_parser
 from ._errors import InferwatchError
 from ._ids import count_argument, id_argument
 from ._options import DEFAULT_STORE
@@ -281,6 +282,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--since", help="an ISO 8601 time or an age such as 6h or 7d")
     p.add_argument("--output", "-o", help="a file to write (default: standard output)")
     p.set_defaults(func=cmd_export)
+
+    add_sourcemaps_parser(sub)
     return parser
 
 

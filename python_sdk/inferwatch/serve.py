@@ -29,6 +29,7 @@ from .alerts import Alerter
 from .collector import Collector, CollectorConfig, create_app, load_or_create_key
 from .dashboard import Access, dashboard_router
 from .dashboard._auth import NEEDS_TOKEN_BEHIND_PROXY
+from .sourcemaps._upload import upload_router
 from .store import Store, _schema
 from .store._retention import Pruner
 
@@ -80,12 +81,15 @@ def build(config: ServeConfig) -> Served:
             rate_per_second=config.rate_limit,
             rate_burst=config.rate_burst,
             max_new_issues_per_minute=config.max_new_issues_per_minute,
+            sourcemap_dirs=config.sourcemaps,
         ),
     )
     access = Access(token=config.token, loopback=config.loopback)
     app = create_app(collector)
     tag = snippet_tag(config.public_url, key)
     app.include_router(dashboard_router(config.store, access, snippet=tag))
+    app.include_router(upload_router(collector, access))
+    collector.sourcemaps.watch()
     served = Served(app, config, key, collector)
 
     def sources() -> tuple[Store, Forwarder | None]:
@@ -176,6 +180,10 @@ def banner(served: Served) -> str:
         f"  sentry      {url}/api/<project>/envelope/",
         f"  metrics     {url}/metrics",
         f"  store       {config.store}",
+        *[
+            f"  sourcemaps  {folder}" + ("" if folder.is_dir() else "   (no such folder yet)")
+            for folder in config.sourcemaps
+        ],
         "",
         "Paste this into your page:",
         f"  {snippet_tag(url, served.key)}",

@@ -182,7 +182,7 @@ def test_the_react_error_boundary_reports_render_errors_with_the_component_stack
     [(issue, event)] = found
     assert issue["title"] == "Error: render exploded on empty answer"
     assert event["tags"]["mechanism"] == "react"
-    assert "Answer" in event["extra"]["componentStack"]
+    assert "Answer" in event["contexts"]["react"]["componentStack"]  # as @sentry/react keeps it
     assert any(
         c["category"] == "ui.click" and "#bomb" in c["message"]
         for c in event["breadcrumbs"]["values"]

@@ -40,6 +40,7 @@ from ._guards import (
     uninstrumented,
 )
 from ._inbound_filters import is_noise
+from ._react import add_component_stack
 from ._refusals import reason_for
 from ._repair import Repairs, may_need_repair, processing_errors, repair
 from ._stack import parse_stack
@@ -103,6 +104,7 @@ def browser_router(collector: Collector) -> APIRouter:
             rows, invalid, repaired, noise = await run_in_threadpool(
                 _rows, events, suspect, user_agent
             )
+        await collector.sourcemaps.resolve_rows(rows)  # before grouping: by the original frames
         rows, dropped = _admit(collector, key, rows)
         if rows and not await collector.store.write_async(rows):
             return refuse(503, "the store cannot take events now", **{"Retry-After": "5"})
@@ -295,12 +297,12 @@ def to_sentry_event(event: schema.ErrorEvent, user_agent: str | None = None) -> 
     for key in ("release", "environment", "user"):
         if getattr(event, key):
             out[key] = getattr(event, key)
-    if event.componentStack:
-        out["extra"]["componentStack"] = event.componentStack
     if event.trace_id:
         out.setdefault("contexts", {})["trace"] = {"trace_id": event.trace_id}
     if page := page_context(event):
         out.setdefault("contexts", {})["page"] = page
+    if event.componentStack:
+        add_component_stack(out, event.componentStack, event.name, event.message)
     return out
 
 
