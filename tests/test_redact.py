@@ -204,6 +204,20 @@ def test_a_filtered_value_keeps_the_shape_sentry_expects() -> None:
     }
 
 
+@pytest.mark.parametrize(
+    "identifier",
+    [
+        "019b2c3e4111111111111111aa7f3c21",  # a request id whose digits pass the Luhn check
+        "req-ab4111111111111111cd",
+        "123e4567-e89b-12d3-a456-426614174000",
+        "sha 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+    ],
+)
+def test_digits_inside_an_identifier_are_no_card(identifier: str) -> None:
+    assert redact_text(identifier) == identifier
+    assert redact({"tags": {"request_id": identifier}}) == {"tags": {"request_id": identifier}}
+
+
 def test_card_numbers_are_found_as_integers_and_inside_runs_of_digit_groups() -> None:
     assert redact({"cc": 4111111111111111, "order": 4111111111111112, "n": 7}) == {
         "cc": "[card]",

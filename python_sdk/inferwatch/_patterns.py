@@ -55,7 +55,9 @@ def _sub(pattern: str, replace: str | Callable[[re.Match[str]], str]) -> Callabl
     return lambda text: regex.sub(replace, text)
 
 
-_GROUPS = re.compile(r"(?<!\d)\d+(?:[ -]\d+)*")
+# Runs of digit groups that stand alone: digits inside a word (a hex request id, a UUID) are not
+# a card, even when they pass the Luhn check (one run in ten does).
+_GROUPS = re.compile(r"(?<!\w)\d+(?:[ -]\d+)*(?!\w)")
 _VALUES = bytes.maketrans(b"0123456789", bytes(range(10)))
 _DOUBLED = bytes.maketrans(b"0123456789", bytes(2 * d if d < 5 else 2 * d - 9 for d in range(10)))
 
@@ -200,7 +202,7 @@ _RULES: list[tuple[tuple[str, ...], Callable[[str], str]]] = [
 _DIGIT_RULES: list[Callable[[str], str]] = [
     _sub(r"(?<![\w])[A-Z]{2}\d{2}[A-Z0-9]{11,30}(?![\w])", _iban),
     _cards,
-    _sub(r"(?<![\d-])\d{3}-\d{2}-\d{4}(?![\d-])", "[us-ssn]"),
+    _sub(r"(?<![\w-])\d{3}-\d{2}-\d{4}(?![\w-])", "[us-ssn]"),
     _sub(
         r"(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{2,4}\)[ .-]?|\d{2,4}[ .-])"
         r"\d{3,4}[ .-]\d{3,4}(?![\w-])",
