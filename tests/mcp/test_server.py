@@ -202,7 +202,7 @@ async def test_without_allow_write_there_is_no_tool_that_changes_the_store(
     )
 
 
-async def test_resolve_issue_exists_only_with_allow_write_and_changes_the_status(
+async def test_with_allow_write_resolve_issue_changes_the_status(
     writable: Path,
 ) -> None:
     issue_id = backend_issue(writable)
