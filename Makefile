@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: test demo bench lint typecheck pytest js react chromium clean
+.PHONY: test demo bench lint typecheck pytest clients-oldest js react chromium clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,10 @@ js_snippet/node_modules/.installed: js_snippet/package.json js_snippet/package-l
 	touch $@
 
 REACT := examples/react_app
-$(REACT)/node_modules/.installed: $(REACT)/package.json $(REACT)/package-lock.json
+# The page installs inferwatch from js_snippet as a packed copy (see its .npmrc), as an app
+# installs it from npm: a new build of the snippet is installed again.
+$(REACT)/node_modules/.installed: $(REACT)/package.json $(REACT)/package-lock.json $(REACT)/.npmrc \
+		js_snippet/package.json js_snippet/index.d.ts js_snippet/react.d.ts $(wildcard js_snippet/dist/*)
 	@node -e 'const [a, b] = process.versions.node.split(".").map(Number); if (a < 20 || (a == 20 && b < 19)) { console.error("The example page is built with Vite, which needs Node 20.19 or later; this is " + process.version + "."); process.exit(1); }'
 	cd $(REACT) && npm ci --no-audit --no-fund
 	touch $@
@@ -51,13 +54,22 @@ typecheck: $(BIN)/.installed
 pytest: $(BIN)/.installed chromium js react
 	$(BIN)/pytest -q
 
-test: lint typecheck pytest
+# The LLM client integrations, tested again with the oldest majors they support (docs/integrations.md).
+OLDEST_CLIENTS := openai==2.54.0 anthropic==1.17.0
+.clients-oldest/.installed: $(BIN)/.installed
+	$(BIN)/pip install -q --no-deps --target .clients-oldest $(OLDEST_CLIENTS) distro tqdm
+	touch $@
 
-bench: $(BIN)/.installed chromium js
+clients-oldest: .clients-oldest/.installed
+	PYTHONPATH=.clients-oldest $(BIN)/pytest -q -p no:cacheprovider tests/integrations
+
+test: lint typecheck pytest clients-oldest
+
+bench: $(BIN)/.installed chromium js react
 	$(BIN)/python benchmarks/run.py
 
 demo: $(BIN)/.installed chromium react
 	$(BIN)/python examples/demo.py
 
 clean:
-	rm -rf $(VENV) js_snippet/node_modules $(REACT)/node_modules $(REACT)/dist .inferwatch
+	rm -rf $(VENV) .clients-oldest js_snippet/node_modules $(REACT)/node_modules $(REACT)/dist .inferwatch

@@ -225,6 +225,26 @@ def redaction(rounds: int, raw: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def integration_overhead(rounds: int, raw: dict[str, Any]) -> list[Row]:
+    runs: dict[str, list[dict[str, Any]]] = {"bare": [], "inferwatch": []}
+    for _ in range(rounds):
+        for config in runs:
+            runs[config].append(script("integrations.py", config))
+    raw["integrations"] = runs
+    ours = [r["cpu_us"] for r in runs["inferwatch"]]
+    bare = [r["cpu_us"] for r in runs["bare"]]
+    return [
+        Row(
+            "Integrations",
+            "openai chat.completions.create, in-memory transport: OpenAI integration on vs off"
+            f" (+{med([o - b for o, b in zip(ours, bare, strict=True)]):,.0f} µs a call)",
+            us(med(ours)),
+            us(med(bare)),
+            med([o / b for o, b in zip(ours, bare, strict=True)]),
+        )
+    ]
+
+
 def store_throughput(rounds: int, raw: dict[str, Any]) -> list[Row]:
     runs: dict[str, list[dict[str, Any]]] = {"api": [], "raw": []}
     for _ in range(rounds):
@@ -436,15 +456,60 @@ def dashboard(rounds: int, raw: dict[str, Any]) -> list[Row]:
     ]
 
 
+def sourcemaps(rounds: int, raw: dict[str, Any]) -> list[Row]:
+    """The example page built for production (minified, hidden maps), its frames resolved."""
+    react = HERE.parent / "examples" / "react_app"
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "dist"
+        vite = [str(react / "node_modules" / ".bin" / "vite"), "build", "--outDir", str(out)]
+        vite += ["--emptyOutDir", "--sourcemap", "hidden", "--minify", "oxc", "--logLevel", "warn"]
+        subprocess.run(vite, cwd=react, check=True)
+        result = script("sourcemaps.py", out, rounds)
+    raw["sourcemaps"] = result
+    size = f"{result['script_bytes'] / 1024:.0f} KB bundle, {result['map_bytes'] / 1e6:.1f} MB map"
+    return [
+        Row(
+            "Source maps",
+            f"resolve one frame, map decoded for it (cold) vs already decoded ({size})",
+            us(result["frame_cold_us"]),
+            us(result["frame_us"]),
+            result["frame_cold_us"] / result["frame_us"],
+        ),
+        Row(
+            "Source maps",
+            "resolve one event of 10 frames, cold vs cached map",
+            us(result["event_cold_us"]),
+            us(result["event_us"]),
+            result["event_cold_us"] / result["event_us"],
+        ),
+        Row(
+            "Source maps",
+            "resolve the same event again (one bug's crash repeating) vs first time, cached map",
+            us(result["event_again_us"]),
+            us(result["event_us"]),
+            result["event_again_us"] / result["event_us"],
+        ),
+        Row(
+            "Source maps",
+            "browser ingest, a batch of 50 errors of 10 frames: resolution on vs off (wall)",
+            us(result["ingest_on_us"]),
+            us(result["ingest_off_us"]),
+            result["ingest_on_us"] / result["ingest_off_us"],
+        ),
+    ]
+
+
 SECTIONS: dict[str, Callable[[int, dict[str, Any]], list[Row]]] = {
     "request": request_overhead,
     "capture": capture_cost,
     "redaction": redaction,
+    "integrations": integration_overhead,
     "store": store_throughput,
     "ingest": collector_ingest,
     "memory": stalled_store,
     "snippet": snippet,
     "dashboard": dashboard,
+    "sourcemaps": sourcemaps,
 }
 
 # -- output ---------------------------------------------------------------------------

@@ -164,6 +164,8 @@ def serve_command(args: argparse.Namespace) -> list[str]:
         str(args.collector_port),
         "--key",
         KEY,
+        "--sourcemaps",  # the page's build: its crashes are stored resolved to src/
+        str(ROOT / "examples" / "react_app" / "dist"),
     ]
 
 
@@ -270,6 +272,8 @@ def use_the_models(page: Any) -> None:
     page.wait_for_selector("#sentiment:has-text('NEGATIVE')")
     page.click("#upload-sample")
     page.wait_for_selector("#colour")
+    page.click("#summarise")
+    page.wait_for_selector("#assistant:has-text('%')")
 
 
 def break_things(page: Any, app: str) -> None:
@@ -280,6 +284,8 @@ def break_things(page: Any, app: str) -> None:
     page.wait_for_selector(".message:has-text('not an image')")
     page.click("#upload-rgba")  # bad input shape: 500, and the result card crashes
     page.wait_for_selector(".crashed")
+    page.click("#summarise-long")  # the LLM's JSON cut at max_tokens: 500 after it answered
+    page.wait_for_selector("#assistant:has-text('failed')")
     page.click("#generate-large")  # cold start slower than the timeout: 504
     page.wait_for_selector("#answer[data-state='cold']", timeout=30_000)
     wait_for_large_model(app)

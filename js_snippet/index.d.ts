@@ -32,19 +32,24 @@ export interface InferwatchEvent {
   name?: string;
   message?: string;
   stack?: string;
-  mechanism?: 'onerror' | 'onunhandledrejection' | 'react' | 'manual';
+  mechanism?: 'onerror' | 'onunhandledrejection' | 'react' | 'console' | 'manual';
   handled?: boolean;
   cause?: ErrorRecord[];
   breadcrumbs?: Breadcrumb[];
   count?: number;
   componentStack?: string;
+  /** `document.referrer` (errors; the first page view) */
+  referrer?: string;
+  /** the window's inner size, e.g. "1280x720" (errors) */
+  viewport?: string;
+  /** `navigator.connection.effectiveType` where the browser has it: "4g", "3g"... (errors) */
+  connection?: string;
   // console
   level?: 'error' | 'warn';
   // click
   selector?: string;
   // pageview
   path?: string;
-  referrer?: string;
   // generation
   status?: 'ok' | 'error' | 'abandoned';
   duration_ms?: number;
@@ -65,11 +70,17 @@ export interface InitOptions {
   sampleRate?: number;
   /** Change an event, or return null to drop it. If it throws, the event is sent unchanged. */
   beforeSend?: (event: InferwatchEvent) => InferwatchEvent | null;
-  /** Capture console.error / console.warn. Default true. */
+  /** Capture console.error / console.warn as breadcrumbs, and a console.error with an Error
+   * among its arguments as an error. Default true. */
   console?: boolean;
+  /** Report every console.error as an error, as Sentry's console capture does (the data
+   * attribute: `data-capture-console` or `data-capture-console="true"`). Default false. */
+  captureConsole?: boolean;
   /** Capture clicks. Default true. */
   clicks?: boolean;
+  /** Your app's version, e.g. "1.4.0" (also `data-release`). */
   release?: string;
+  /** e.g. "production" (also `data-environment`). */
   environment?: string;
   user?: unknown;
 }

@@ -1,4 +1,4 @@
-// Types for dist/react.mjs.
+// Types for dist/react.mjs (`inferwatch/react`).
 import type { Component, ErrorInfo, ReactNode } from 'react';
 
 export interface ErrorBoundaryProps {
@@ -9,15 +9,35 @@ export interface ErrorBoundaryProps {
 }
 
 /**
- * Catches render errors below it and reports them with mechanism "react".
+ * Catches render errors below it and reports them with mechanism "react" and the component stack.
  * @example <ErrorBoundary fallback={(e) => <p>Something broke</p>}><App /></ErrorBoundary>
  */
 export class ErrorBoundary extends Component<ErrorBoundaryProps, { caught: boolean; error: unknown }> {}
 
+/** What React 19 passes to the root error handlers. */
+export interface RootErrorInfo {
+  componentStack?: string;
+  errorBoundary?: Component | null;
+}
+
+/** A React 19 root error handler, as `createRoot(el, options)` takes it. */
+export type RootErrorHandler = (error: unknown, errorInfo: RootErrorInfo) => void;
+
 /**
- * For React 19 root options; captures the error with `errorInfo.componentStack`, then calls `callback`.
- * @example createRoot(el, { onUncaughtError: reactErrorHandler(), onRecoverableError: reactErrorHandler() })
+ * Errors no boundary caught: reported as unhandled, then passed to `reportError` as React does.
+ * @example createRoot(el, { onUncaughtError, onCaughtError, onRecoverableError })
  */
-export function reactErrorHandler(
-  callback?: (error: unknown, errorInfo: { componentStack?: string }) => void,
-): (error: unknown, errorInfo: { componentStack?: string }) => void;
+export const onUncaughtError: RootErrorHandler;
+
+/** Errors an error boundary caught: reported as handled, then logged with `console.error` as React does. */
+export const onCaughtError: RootErrorHandler;
+
+/** Errors React recovered from: reported as handled, then passed to `reportError` as React does. */
+export const onRecoverableError: RootErrorHandler;
+
+/**
+ * A root error handler that reports the error (handled when there is a `callback`), then calls
+ * `callback`; as `reactErrorHandler` of Sentry's React SDK.
+ * @example createRoot(el, { onUncaughtError: reactErrorHandler((error) => showToast(error)) })
+ */
+export function reactErrorHandler(callback?: RootErrorHandler): RootErrorHandler;

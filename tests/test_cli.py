@@ -84,6 +84,21 @@ def test_snippet_prints_the_tag_for_a_url_and_key(capsys: pytest.CaptureFixture[
     assert 'data-endpoint="https://iw.example:8765/iw/ingest"' in out
 
 
+def test_snippet_fills_in_the_release_and_environment(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    out = run(
+        capsys, "snippet", "--key", "abc123", "--release", "shop@1.4.0", "--environment", "prod"
+    )
+    assert out.strip() == (
+        '<script src="http://127.0.0.1:8765/iw/inferwatch.js"'
+        ' data-endpoint="http://127.0.0.1:8765/iw/ingest" data-key="abc123"'
+        ' data-release="shop@1.4.0" data-environment="prod"></script>'
+    )
+    quoted = run(capsys, "snippet", "--key", "k", "--release", '1.0"><script>x')
+    assert 'data-release="1.0&quot;&gt;&lt;script&gt;x"' in quoted
+
+
 def test_snippet_uses_the_key_kept_beside_the_store(
     seeded: Seeded, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

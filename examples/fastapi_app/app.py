@@ -40,6 +40,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from . import models
+from .assistant import assistant_routes
 
 logger = logging.getLogger("example.app")
 REACT_DIST = Path(__file__).resolve().parents[1] / "react_app" / "dist"
@@ -68,15 +69,18 @@ class Settings:
     first_token_s: float = 0.3
     word_s: float = 0.04
     json_logs: bool = True
+    llm_url: str | None = None  # None: the assistant asks the app's own LLM, in-process
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         """`EXAMPLE_COLLECTOR_URL` (default http://127.0.0.1:8765), `EXAMPLE_COLD_START_S`
-        (default 6), and inferwatch's own variables (`INFERWATCH_STORE`, `SENTRY_DSN`, ...)."""
+        (default 6), `EXAMPLE_LLM_URL` (an OpenAI-compatible server; default: the app's own),
+        and inferwatch's own variables (`INFERWATCH_STORE`, `SENTRY_DSN`, ...)."""
         return cls(
             environ=env,
             collector_url=env.get("EXAMPLE_COLLECTOR_URL") or DEFAULT_COLLECTOR,
             cold_start_s=float(env.get("EXAMPLE_COLD_START_S") or 6.0),
+            llm_url=env.get("EXAMPLE_LLM_URL") or None,
         )
 
 
@@ -178,6 +182,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     loaded = Models(settings.cold_start_s)
     _api_routes(app, loaded, settings)
+    assistant_routes(app, loaded.sentiment["1"], settings.llm_url)
     _page_routes(app, settings)
     return app
 

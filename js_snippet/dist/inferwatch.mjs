@@ -7,18 +7,18 @@ var crumb = (b) => {
 
 // src/lib/serialize.js
 var MAX = 500;
-var ser = (v, d = 0, seen = []) => {
+var ser = (v, d = 0, seen2 = []) => {
   let s;
   try {
     if (typeof v == "string") s = d ? JSON.stringify(v) : v;
     else if (v instanceof Error) s = v.name + ": " + v.message;
     else if (v && v.nodeType) s = "<" + v.nodeName.toLowerCase() + (v.id ? "#" + v.id : "") + ">";
     else if (v && typeof v == "object") {
-      if (seen.includes(v)) return "[Circular]";
+      if (seen2.includes(v)) return "[Circular]";
       if (d > 2) return "[Object]";
-      seen.push(v);
-      s = Array.isArray(v) ? "[" + v.slice(0, 50).map((x) => ser(x, d + 1, seen)) + "]" : "{" + Object.keys(v).slice(0, 50).map((k) => k + ":" + ser(v[k], d + 1, seen)) + "}";
-      seen.pop();
+      seen2.push(v);
+      s = Array.isArray(v) ? "[" + v.slice(0, 50).map((x) => ser(x, d + 1, seen2)) + "]" : "{" + Object.keys(v).slice(0, 50).map((k) => k + ":" + ser(v[k], d + 1, seen2)) + "}";
+      seen2.pop();
     } else s = String(v);
   } catch {
     s = "[?]";
@@ -27,23 +27,36 @@ var ser = (v, d = 0, seen = []) => {
 };
 
 // src/lib/errinfo.js
-var info = (e) => e && e.message != null ? { name: "" + (e.name || "Error"), message: "" + e.message, stack: "" + (e.stack || "") } : { name: "Error", message: ser(e), stack: "" };
+var info = (e) => ({
+  name: "" + (e?.name || "Error"),
+  message: e?.message != null ? "" + e.message : ser(e),
+  stack: "" + (e?.stack || "")
+});
 var causes = (e) => {
   const out = [];
   while (out.length < 5 && e && (e = e.cause) != null) out.push(info(e));
   return out;
 };
 
-// src/lib/safe.js
-var safe = (fn) => function(...a) {
+// src/lib/once.js
+var reported = /* @__PURE__ */ new WeakSet();
+var seen = (e) => {
   try {
-    return fn.apply(this, a);
+    if (reported.has(e)) return 1;
+    reported.add(e);
+  } catch {
+  }
+};
+
+// src/lib/safe.js
+var safe = (fn) => (...a) => {
+  try {
+    return fn(...a);
   } catch {
   }
 };
 
 // src/core.js
-var IGNORED = /^(Script error\.?|ResizeObserver loop .*)$/;
 var pipeline = (o2, add, base, rnd = Math.random) => (ev) => {
   if (ev.type == "error" && rnd() >= (o2.sampleRate ?? 1)) return;
   ev = { ts: Date.now(), ...base(), ...ev };
@@ -56,7 +69,7 @@ var pipeline = (o2, add, base, rnd = Math.random) => (ev) => {
 };
 var errorEvent = (err, mechanism, handled, extra) => {
   const i = info(err);
-  if (!IGNORED.test(i.message))
+  if (!seen(err))
     return { type: "error", ...i, mechanism, handled, cause: causes(err), breadcrumbs: crumbs.slice(), ...extra };
 };
 var both = (emit2) => safe((ev) => {
@@ -67,9 +80,9 @@ var both = (emit2) => safe((ev) => {
 // src/lib/selector.js
 var SENSITIVE = /pass|secret|token|card|cvv|ssn|api.?key|auth/i;
 var part = (e) => {
-  const a = (k) => e.getAttribute(k), tag = e.tagName.toLowerCase(), type = a("type"), name = a("name"), label = a("aria-label");
-  if (/^(password|hidden)$/i.test(type) || SENSITIVE.test(name + " " + e.id)) return tag;
-  return tag + (e.id ? "#" + e.id : "") + [...e.classList].slice(0, 2).map((c) => "." + c).join("") + (label ? `[aria-label="${label}"]` : "") + (name ? `[name="${name}"]` : "") + (type ? `[type="${type}"]` : "");
+  const a = (k) => e.getAttribute(k), tag = e.tagName.toLowerCase();
+  if (/^(password|hidden)$/i.test(a("type")) || SENSITIVE.test(a("name") + " " + e.id)) return tag;
+  return tag + (e.id ? "#" + e.id : "") + [...e.classList].slice(0, 2).map((c) => "." + c).join("") + ["aria-label", "name", "type"].map((k) => a(k) ? `[${k}="${a(k)}"]` : "").join("");
 };
 var selector = (el) => {
   if (el.closest(".iw-no-capture")) return;
@@ -88,7 +101,7 @@ var selector = (el) => {
 var clicks = (d, on, send, now = Date.now) => {
   let last, at;
   on(d, "click", (e) => {
-    const t = e.target, s = t && t.closest && selector(t);
+    const t = e.target, s = t?.closest && selector(t);
     if (!s || t == last && now() - at < 1e3) return;
     last = t;
     at = now();
@@ -96,36 +109,50 @@ var clicks = (d, on, send, now = Date.now) => {
   });
 };
 
+// src/lib/patch.js
+var patch = (o2, names, fn) => names.forEach((k) => {
+  const orig = o2[k];
+  o2[k] = function(...a) {
+    const r = orig.apply(this, a);
+    try {
+      fn(k, a);
+    } catch {
+    }
+    return r;
+  };
+});
+
 // src/console.js
-var wrapConsole = (c, send) => {
+var wrapConsole = (c, send, report2, all) => {
   let busy;
-  ["error", "warn"].forEach((level) => {
-    const orig = c[level];
-    c[level] = function(...a) {
-      if (!busy) {
-        busy = 1;
-        try {
-          send({ type: "console", level, message: a.map((x) => ser(x)).join(" ") });
-        } catch {
-        }
-        busy = 0;
+  const quiet = (fn) => {
+    if (!busy) {
+      busy = 1;
+      try {
+        fn();
+      } catch {
       }
-      return orig.apply(this, a);
-    };
-  });
+      busy = 0;
+    }
+  };
+  patch(
+    c,
+    ["error", "warn"],
+    (level, a) => quiet(() => {
+      const message = a.map((x) => ser(x)).join(" "), err = level == "error" && (a.find((x) => x instanceof Error) || all && { message });
+      send({ type: "console", level, message });
+      err && setTimeout(() => quiet(() => report2(err, "console", true)));
+    })
+  );
 };
 
 // src/errors.js
-var errors = (w, on, emit2) => {
-  const cap = (err, m) => {
-    const ev = errorEvent(err, m, false);
-    ev && emit2(ev);
-  };
+var errors = (w, on, report2) => {
   on(w, "error", (e) => {
-    if (e.target == w) cap(e.error || { message: e.message, stack: "" }, "onerror");
+    if (e.target == w) report2(e.error || { message: e.message }, "onerror", false);
   });
   on(w, "unhandledrejection", (e) => {
-    cap(e.reason ?? (e.detail && e.detail.reason), "onunhandledrejection");
+    report2(e.reason ?? e.detail?.reason, "onunhandledrejection", false);
   });
 };
 
@@ -183,25 +210,14 @@ var hex = (n) => Array.from(crypto.getRandomValues(new Uint8Array(n)), (b) => (b
 // src/pageviews.js
 var pageviews = (w, on, send) => {
   let last;
-  const h = w.history, pv = () => {
+  const pv = () => {
     const path = w.location.pathname;
     if (path == last) return;
-    const ev = { type: "pageview", path };
-    if (!last && w.document.referrer) ev.referrer = w.document.referrer;
+    const ev = { type: "pageview", path, referrer: !last && w.document.referrer || void 0 };
     last = path;
     send(ev);
   };
-  ["pushState", "replaceState"].forEach((k) => {
-    const orig = h[k];
-    h[k] = function(...a) {
-      const r = orig.apply(this, a);
-      try {
-        pv();
-      } catch {
-      }
-      return r;
-    };
-  });
+  patch(w.history, ["pushState", "replaceState"], pv);
   on(w, "popstate", pv);
   pv();
 };
@@ -247,9 +263,9 @@ var bucket = (rate, burst, now) => {
 
 // src/transport.js
 var SDK = "inferwatch.js/0.1.0";
-var key = (e) => e.type == "error" && e.name + e.message + (e.stack || "").split("\n", 2);
-var transport = (url, fetch2, beacon, now = Date.now, take = bucket(10, 100, now)) => {
-  let q = [], wait = 0, until = 0, fly = 0, timer;
+var key = (e) => e.type == "error" && e.name + e.message + e.stack;
+var transport = (url, fetch2, beacon, warn, now = Date.now, take = bucket(10, 100, now)) => {
+  let q = [], off, wait = 0, until = 0, fly = 0, timer;
   const body = (events) => JSON.stringify({ sdk: SDK, events });
   const requeue = (events) => q = events.concat(q).slice(-200);
   const send = (events) => {
@@ -267,20 +283,24 @@ var transport = (url, fetch2, beacon, now = Date.now, take = bucket(10, 100, now
         method: "POST",
         body: b,
         keepalive: fly < 6e4,
-        headers: { "Content-Type": "text/plain" },
         credentials: "omit"
       });
-      if (r.status == 429 || r.status > 499) throw r;
+      const s = r.status;
+      if (s == 429 || s > 499) throw r;
       wait = 0;
+      if ((s | 2) == 403 && !off) {
+        off = 1;
+        warn("inferwatch: " + (await r.json().catch(() => ({ error: s }))).error);
+      }
     } catch (r) {
       wait = Math.min(wait * 2 || 1e3, 6e4);
-      until = now() + (r.headers && r.headers.get("retry-after") * 1e3 || wait);
+      until = now() + (r.headers?.get("retry-after") * 1e3 || wait);
       requeue(events);
     }
     fly -= n;
   };
   const flush2 = (hiding) => {
-    if (!q.length || !hiding && now() < until) return;
+    if (off || !q.length || !hiding && now() < until) return;
     const events = q;
     q = [];
     hiding && beacon ? send(events) : post(events);
@@ -298,35 +318,42 @@ var transport = (url, fetch2, beacon, now = Date.now, take = bucket(10, 100, now
 
 // src/index.js
 var g = globalThis;
+var C = g.console;
+var W = C.warn.bind(C);
 var F = g.fetch;
 var N = g.navigator;
-var B = N && N.sendBeacon && N.sendBeacon.bind(N);
+var B = N?.sendBeacon?.bind(N);
 var o = {};
 var gens = generations((ev) => emit(ev));
 var emit = () => {
 };
 var T;
-var captureException = safe((err, extra) => {
-  const ev = errorEvent(err, "manual", true, extra);
+var report = (err, mechanism, handled, extra) => {
+  const ev = errorEvent(err, mechanism, handled, {
+    referrer: g.document.referrer,
+    viewport: g.innerWidth + "x" + g.innerHeight,
+    connection: N?.connection?.effectiveType,
+    ...extra
+  });
   ev && emit(ev);
-});
-var flush = safe(() => T && T.flush());
+};
+var captureException = safe((err, extra) => report(err, "manual", true, extra));
+var flush = safe(() => T?.flush());
 var generation = gens.generation;
 var timedFetch = timed(generation);
 var init = safe((opts) => {
   Object.assign(o, opts);
   if (T) return;
-  const w = window, d = document, on = (t, type, fn) => t.addEventListener(type, safe(fn), true), hide = () => {
+  const w = g, d = w.document, on = (t, type, fn) => t.addEventListener(type, safe(fn), true), hide = () => {
     gens.abandon();
     T.flush(1);
   };
-  let session;
+  let session = hex(8);
   try {
-    session = sessionStorage.iw_sid || (sessionStorage.iw_sid = hex(8));
+    session = sessionStorage.iw_sid ||= session;
   } catch {
-    session = hex(8);
   }
-  T = transport(o.endpoint + "?key=" + o.key, F, B);
+  T = transport(o.endpoint + "?key=" + o.key, F, B, W);
   emit = pipeline(o, T.add, () => ({
     session,
     url: location.href,
@@ -335,11 +362,11 @@ var init = safe((opts) => {
     user: o.user
   }));
   const send = both(emit);
-  errors(w, on, emit);
-  o.console !== false && wrapConsole(console, send);
+  errors(w, on, report);
+  o.console !== false && wrapConsole(C, send, report, /^(true|)$/.test(o.captureConsole));
   o.clicks !== false && clicks(d, on, send);
   pageviews(w, on, send);
-  on(d, "visibilitychange", () => d.visibilityState == "hidden" && hide());
+  on(d, "visibilitychange", () => d.hidden && hide());
   on(w, "pagehide", hide);
   setInterval(flush, 5e3);
 });

@@ -27,7 +27,23 @@ var reactErrorHandler = (callback) => (error, info) => {
   report(error, info, !!callback);
   callback && callback(error, info);
 };
+var rethrow = (error) => typeof reportError == "function" ? reportError(error) : console.error(error);
+var onUncaughtError = (error, info) => {
+  report(error, info, false);
+  rethrow(error);
+};
+var onCaughtError = (error, info) => {
+  report(error, info, true);
+  console.error(error);
+};
+var onRecoverableError = (error, info) => {
+  report(error, info, true);
+  rethrow(error);
+};
 export {
   ErrorBoundary,
+  onCaughtError,
+  onRecoverableError,
+  onUncaughtError,
   reactErrorHandler
 };

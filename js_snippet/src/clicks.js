@@ -5,7 +5,7 @@ export const clicks = (d, on, send, now = Date.now) => {
   let last, at;
   on(d, 'click', (e) => {
     const t = e.target,
-      s = t && t.closest && selector(t);
+      s = t?.closest && selector(t);
     if (!s || (t == last && now() - at < 1e3)) return;
     last = t;
     at = now();

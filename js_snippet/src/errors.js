@@ -1,16 +1,10 @@
-// Uncaught errors and unhandled rejections.
-import { errorEvent } from './core.js';
-
-export const errors = (w, on, emit) => {
-  const cap = (err, m) => {
-    const ev = errorEvent(err, m, false);
-    ev && emit(ev);
-  };
+// Uncaught errors and unhandled rejections. `report(err, mechanism, handled)` sends an error.
+export const errors = (w, on, report) => {
   on(w, 'error', (e) => {
     // resource load errors (img, script) reach window in the capture phase; they are not crashes
-    if (e.target == w) cap(e.error || { message: e.message, stack: '' }, 'onerror');
+    if (e.target == w) report(e.error || { message: e.message }, 'onerror', false);
   });
   on(w, 'unhandledrejection', (e) => {
-    cap(e.reason ?? (e.detail && e.detail.reason), 'onunhandledrejection');
+    report(e.reason ?? e.detail?.reason, 'onunhandledrejection', false);
   });
 };

@@ -10,24 +10,35 @@ import { pageviews } from './pageviews.js';
 import { timed } from './timedfetch.js';
 import { transport } from './transport.js';
 
-// saved at start: the snippet only ever uses these, so a wrapped fetch cannot make it loop
+// saved at start: the snippet only ever uses these, so a wrapped fetch or console cannot make it loop
 const g = globalThis,
+  C = g.console,
+  W = C.warn.bind(C),
   F = g.fetch,
   N = g.navigator,
-  B = N && N.sendBeacon && N.sendBeacon.bind(N),
+  B = N?.sendBeacon?.bind(N),
   o = {},
   gens = generations((ev) => emit(ev));
 let emit = () => {},
   T;
 
-/** Report an error you caught. `extra` fields are merged into the event. */
-export const captureException = safe((err, extra) => {
-  const ev = errorEvent(err, 'manual', true, extra);
+// Every error carries the page as the user saw it (the collector adds the user agent).
+// `g` is `window` in a page.
+const report = (err, mechanism, handled, extra) => {
+  const ev = errorEvent(err, mechanism, handled, {
+    referrer: g.document.referrer,
+    viewport: g.innerWidth + 'x' + g.innerHeight,
+    connection: N?.connection?.effectiveType,
+    ...extra,
+  });
   ev && emit(ev);
-});
+};
+
+/** Report an error you caught. `extra` fields are merged into the event. */
+export const captureException = safe((err, extra) => report(err, 'manual', true, extra));
 
 /** Send queued events now. */
-export const flush = safe(() => T && T.flush());
+export const flush = safe(() => T?.flush());
 
 export const generation = gens.generation;
 
@@ -37,20 +48,18 @@ export const timedFetch = timed(generation);
 export const init = safe((opts) => {
   Object.assign(o, opts);
   if (T) return;
-  const w = window,
-    d = document,
+  const w = g,
+    d = w.document,
     on = (t, type, fn) => t.addEventListener(type, safe(fn), true),
     hide = () => {
       gens.abandon();
       T.flush(1);
     };
-  let session;
+  let session = hex(8);
   try {
-    session = sessionStorage.iw_sid || (sessionStorage.iw_sid = hex(8));
-  } catch {
-    session = hex(8);
-  }
-  T = transport(o.endpoint + '?key=' + o.key, F, B);
+    session = sessionStorage.iw_sid ||= session;
+  } catch {}
+  T = transport(o.endpoint + '?key=' + o.key, F, B, W);
   emit = pipeline(o, T.add, () => ({
     session,
     url: location.href,
@@ -59,11 +68,12 @@ export const init = safe((opts) => {
     user: o.user,
   }));
   const send = both(emit);
-  errors(w, on, emit);
-  o.console !== false && wrapConsole(console, send);
+  errors(w, on, report);
+  // `captureConsole` is true, or "true" or "" from a data-capture-console attribute
+  o.console !== false && wrapConsole(C, send, report, /^(true|)$/.test(o.captureConsole));
   o.clicks !== false && clicks(d, on, send);
   pageviews(w, on, send);
-  on(d, 'visibilitychange', () => d.visibilityState == 'hidden' && hide());
+  on(d, 'visibilitychange', () => d.hidden && hide());
   on(w, 'pagehide', hide);
   setInterval(flush, 5e3);
 });

@@ -1,25 +1,17 @@
 // First load, history.pushState/replaceState and popstate; only when the path changed.
+import { patch } from './lib/patch.js';
+
 export const pageviews = (w, on, send) => {
   let last;
-  const h = w.history,
-    pv = () => {
-      const path = w.location.pathname;
-      if (path == last) return;
-      const ev = { type: 'pageview', path };
-      if (!last && w.document.referrer) ev.referrer = w.document.referrer;
-      last = path;
-      send(ev);
-    };
-  ['pushState', 'replaceState'].forEach((k) => {
-    const orig = h[k];
-    h[k] = function (...a) {
-      const r = orig.apply(this, a);
-      try {
-        pv();
-      } catch {}
-      return r;
-    };
-  });
+  const pv = () => {
+    const path = w.location.pathname;
+    if (path == last) return;
+    // the referrer is the page's, for the first load only
+    const ev = { type: 'pageview', path, referrer: (!last && w.document.referrer) || void 0 };
+    last = path;
+    send(ev);
+  };
+  patch(w.history, ['pushState', 'replaceState'], pv);
   on(w, 'popstate', pv);
   pv();
 };

@@ -1,4 +1,5 @@
-// React bindings: an error boundary and React 19 root error hooks, reporting with mechanism "react".
+// React bindings: an error boundary and React 19 root error handlers, reporting with mechanism
+// "react" and the component stack.
 import { Component } from 'react';
 import * as core from './index.js';
 
@@ -35,4 +36,27 @@ export class ErrorBoundary extends Component {
 export const reactErrorHandler = (callback) => (error, info) => {
   report(error, info, !!callback);
   callback && callback(error, info);
+};
+
+// React's own defaults, kept after the report so the error still shows in the console.
+// inferwatch's console and window hooks skip the error: it was reported already.
+const rethrow = (error) => (typeof reportError == 'function' ? reportError(error) : console.error(error));
+
+/** createRoot(el, { onUncaughtError }): errors no boundary caught, reported as unhandled. */
+export const onUncaughtError = (error, info) => {
+  report(error, info, false);
+  rethrow(error);
+};
+
+/** createRoot(el, { onCaughtError }): errors an error boundary caught, reported as handled
+ * (an inferwatch ErrorBoundary's own report comes after this one, and is skipped). */
+export const onCaughtError = (error, info) => {
+  report(error, info, true);
+  console.error(error);
+};
+
+/** createRoot(el, { onRecoverableError }): errors React recovered from, reported as handled. */
+export const onRecoverableError = (error, info) => {
+  report(error, info, true);
+  rethrow(error);
 };

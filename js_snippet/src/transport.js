@@ -1,13 +1,15 @@
-// Batching, beacons, back-off. Takes its outside world as arguments (saved native fetch and
-// sendBeacon, a clock, a rate limiter) so it cannot loop through a wrapped fetch and is easy to test.
+// Batching, beacons, back-off. A string body goes as text/plain, so no CORS preflight. Takes its outside world as arguments (saved native fetch,
+// sendBeacon and console.warn, a clock, a rate limiter) so it cannot loop through a wrapped fetch
+// or console and is easy to test.
 import { bucket } from './lib/bucket.js';
 
 export const SDK = 'inferwatch.js/0.1.0';
 
-const key = (e) => e.type == 'error' && e.name + e.message + (e.stack || '').split('\n', 2);
+const key = (e) => e.type == 'error' && e.name + e.message + e.stack;
 
-export const transport = (url, fetch, beacon, now = Date.now, take = bucket(10, 100, now)) => {
+export const transport = (url, fetch, beacon, warn, now = Date.now, take = bucket(10, 100, now)) => {
   let q = [],
+    off,
     wait = 0,
     until = 0,
     fly = 0,
@@ -33,21 +35,26 @@ export const transport = (url, fetch, beacon, now = Date.now, take = bucket(10, 
         method: 'POST',
         body: b,
         keepalive: fly < 6e4,
-        headers: { 'Content-Type': 'text/plain' },
         credentials: 'omit',
       });
-      if (r.status == 429 || r.status > 499) throw r;
+      const s = r.status;
+      if (s == 429 || s > 499) throw r;
       wait = 0; // other 4xx: the collector will never take this batch, drop it
+      // A refused key or origin (401, 403) stays refused for this page: stop, and say why once.
+      if ((s | 2) == 403 && !off) {
+        off = 1;
+        warn('inferwatch: ' + (await r.json().catch(() => ({ error: s }))).error);
+      }
     } catch (r) {
       wait = Math.min(wait * 2 || 1e3, 6e4);
-      until = now() + ((r.headers && r.headers.get('retry-after') * 1e3) || wait);
+      until = now() + (r.headers?.get('retry-after') * 1e3 || wait);
       requeue(events);
     }
     fly -= n;
   };
 
   const flush = (hiding) => {
-    if (!q.length || (!hiding && now() < until)) return;
+    if (off || !q.length || (!hiding && now() < until)) return;
     const events = q;
     q = [];
     hiding && beacon ? send(events) : post(events);

@@ -72,11 +72,18 @@ test('non-Error values are reported with a serialised message', () => {
   assert.equal(errorEvent(undefined, 'manual', true).message, 'undefined');
 });
 
-test('browser noise is ignored', () => {
-  assert.equal(errorEvent({ message: 'Script error.' }, 'onerror', false), undefined);
-  assert.equal(errorEvent(new Error('ResizeObserver loop limit exceeded'), 'onerror', false), undefined);
-  assert.equal(
-    errorEvent(new Error('ResizeObserver loop completed with undelivered notifications.'), 'onerror', false),
-    undefined,
-  );
+test('an error already reported is not reported again, by any hook', () => {
+  const err = new Error('once');
+  assert.equal(errorEvent(err, 'react', true).mechanism, 'react');
+  assert.equal(errorEvent(err, 'console', true), undefined);
+  assert.equal(errorEvent(err, 'onerror', false), undefined);
+  assert.deepEqual(Object.getOwnPropertyNames(err), ['stack', 'message'], 'the error is left untouched');
+  const frozen = Object.freeze(new Error('frozen'));
+  assert.ok(errorEvent(frozen, 'manual', true));
+  assert.equal(errorEvent(frozen, 'manual', true), undefined);
+});
+
+test('values that cannot be remembered (strings, numbers) are reported every time', () => {
+  assert.ok(errorEvent('a string', 'manual', true));
+  assert.ok(errorEvent('a string', 'manual', true));
 });

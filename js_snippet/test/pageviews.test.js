@@ -30,3 +30,15 @@ test('the wrapped pushState still returns and changes the URL', () => {
   assert.equal(w.location.pathname, '/x');
   assert.deepEqual(w.history.state, { a: 1 });
 });
+
+test('the first page view carries the referrer, later ones do not', () => {
+  const w = dom('', 'http://app.test/').window,
+    sent = [];
+  Object.defineProperty(w.document, 'referrer', { value: 'https://search.example/?q=ai' });
+  pageviews(w, on, (e) => sent.push(e));
+  w.history.pushState({}, '', '/next');
+  assert.deepEqual(
+    sent.map((e) => e.referrer),
+    ['https://search.example/?q=ai', undefined],
+  );
+});

@@ -4,7 +4,7 @@ import { after, before, mock, test } from 'node:test';
 import { JSDOM } from 'jsdom';
 
 const posts = [];
-let iw, ErrorBoundary, reactErrorHandler, React, act, createRoot;
+let iw, ErrorBoundary, reactErrorHandler, onCaughtError, onUncaughtError, onRecoverableError, React, act, createRoot;
 
 before(async () => {
   const w = new JSDOM('<!doctype html><div id="root"></div>', { url: 'http://app.test/' }).window;
@@ -16,7 +16,7 @@ before(async () => {
   Object.assign(globalThis, { window: w, document: w.document, location: w.location, navigator: w.navigator, IS_REACT_ACT_ENVIRONMENT: true });
   mock.timers.enable({ apis: ['setInterval'] });
   iw = await import('../dist/inferwatch.mjs');
-  ({ ErrorBoundary, reactErrorHandler } = await import('../dist/react.mjs'));
+  ({ ErrorBoundary, reactErrorHandler, onCaughtError, onUncaughtError, onRecoverableError } = await import('../dist/react.mjs'));
   React = await import('react');
   act = React.act;
   ({ createRoot } = await import('react-dom/client'));
@@ -97,4 +97,82 @@ test('with the pasted script tag started, reports go to the global inferwatch', 
   }
   assert.deepEqual(calls, [['through the tag', 'react']]);
   assert.deepEqual(await sentErrors(), []);
+});
+
+// React renders outside act() here, as in a page: uncaught and recoverable errors reach the root
+// handlers only then.
+const renderAsAPage = async (root, element, done) => {
+  globalThis.IS_REACT_ACT_ENVIRONMENT = false;
+  try {
+    root.render(element);
+    for (let i = 0; i < 100 && !done(); i++) await new Promise((r) => setTimeout(r, 10));
+  } finally {
+    globalThis.IS_REACT_ACT_ENVIRONMENT = true;
+  }
+};
+
+test('the ready-made onCaughtError and the ErrorBoundary report a caught error once', async (t) => {
+  const logged = t.mock.method(console, 'error', () => {});
+  const el = document.createElement('div');
+  const root = createRoot(el, { onCaughtError, onUncaughtError, onRecoverableError });
+  await act(() =>
+    root.render(
+      React.createElement(ErrorBoundary, { fallback: 'sorry' }, React.createElement(Boom, { msg: 'caught once' })),
+    ),
+  );
+  assert.equal(el.textContent, 'sorry');
+  const errs = await sentErrors();
+  assert.deepEqual(
+    errs.map((e) => [e.message, e.mechanism, e.handled]),
+    [['caught once', 'react', true]],
+  );
+  assert.match(errs[0].componentStack, /Boom/);
+  assert.equal(logged.mock.calls[0].arguments[0].message, 'caught once', 'still logged, as React does');
+  root.unmount();
+});
+
+test('the ready-made onUncaughtError reports unhandled, with the component stack', async (t) => {
+  t.mock.method(console, 'error', () => {});
+  const el = document.createElement('div');
+  const root = createRoot(el, { onCaughtError, onUncaughtError, onRecoverableError });
+  await renderAsAPage(root, React.createElement(Boom, { msg: 'nobody caught me' }), () => {
+    iw.flush();
+    return posts.some((e) => e.type == 'error');
+  });
+  const errs = await sentErrors();
+  assert.deepEqual(
+    errs.map((e) => [e.message, e.mechanism, e.handled]),
+    [['nobody caught me', 'react', false]],
+  );
+  assert.match(errs[0].componentStack, /Boom/);
+  root.unmount();
+});
+
+test('the ready-made onRecoverableError reports an error React recovered from', async (t) => {
+  t.mock.method(console, 'error', () => {});
+  let first = true;
+  // throws in its first render only: React retries the root synchronously, and recovers
+  const Flaky = () => {
+    if (first) {
+      first = false;
+      throw new Error('flaky first render');
+    }
+    return React.createElement('p', null, 'recovered');
+  };
+  const el = document.createElement('div');
+  const root = createRoot(el, { onCaughtError, onUncaughtError, onRecoverableError });
+  await renderAsAPage(root, React.createElement(Flaky), () => el.textContent == 'recovered');
+  assert.equal(el.textContent, 'recovered');
+  const errs = await sentErrors();
+  assert.deepEqual(
+    errs.map((e) => [e.mechanism, e.handled]),
+    [['react', true]],
+  );
+  // React wraps what it recovered from; the error thrown is its cause
+  assert.match(errs[0].message, /React was able to recover/);
+  assert.deepEqual(
+    errs[0].cause.map((c) => c.message),
+    ['flaky first render'],
+  );
+  root.unmount();
 });

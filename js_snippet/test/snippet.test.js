@@ -7,7 +7,8 @@ import { tick } from './_dom.js';
 
 const code = readFileSync(new URL('../dist/inferwatch.min.js', import.meta.url), 'utf8');
 
-const page = (body = '') => {
+// `attrs`: more attributes for the script tag; `answer`: the collector's answer to each post
+const page = (body = '', { attrs = '', answer = { status: 200, json: async () => ({}) } } = {}) => {
   const posts = [],
     beacons = [],
     logged = [];
@@ -16,7 +17,7 @@ const page = (body = '') => {
   vc.on('warn', (...a) => logged.push(a));
   const dom = new JSDOM(
     `<!doctype html><body><button id="send" class="primary">Send</button>
-     <script data-endpoint="http://c.test/iw/ingest" data-key="K" data-release="1.2.3">${code}</script>${body}</body>`,
+     <script data-endpoint="http://c.test/iw/ingest" data-key="K" data-release="1.2.3" ${attrs}>${code}</script>${body}</body>`,
     {
       url: 'http://app.test/chat',
       runScripts: 'dangerously',
@@ -24,7 +25,7 @@ const page = (body = '') => {
       beforeParse(w) {
         w.fetch = async (url, o) => {
           posts.push({ url, o, events: JSON.parse(o.body).events });
-          return { status: 200, headers: new Map() };
+          return answer;
         };
         w.navigator.sendBeacon = (url, body) => beacons.push({ url, events: JSON.parse(body).events });
       },
@@ -126,7 +127,7 @@ test('a generation still open when the page becomes hidden is sent as abandoned'
   try {
     w.inferwatch.generation('chat', { model: 'm' }).firstToken();
     w.inferwatch.generation('done').end();
-    Object.defineProperty(w.document, 'visibilityState', { value: 'hidden', configurable: true });
+    Object.defineProperty(w.document, 'hidden', { value: true, configurable: true });
     w.document.dispatchEvent(new w.Event('visibilitychange'));
     const gens = beacons.flatMap((b) => b.events).filter((e) => e.type == 'generation');
     assert.deepEqual(
@@ -138,6 +139,83 @@ test('a generation still open when the page becomes hidden is sent as abandoned'
     );
     assert.deepEqual(gens[1].attrs, { model: 'm' });
     assert.equal(typeof gens[1].first_token_ms, 'number');
+  } finally {
+    w.close();
+  }
+});
+
+test('errors carry the page as the user saw it, and the release and environment of the tag', async () => {
+  const { w, sent } = page('', { attrs: 'data-environment="staging"' });
+  try {
+    Object.defineProperty(w.navigator, 'connection', { value: { effectiveType: '3g' } });
+    w.inferwatch.captureException(new w.Error('boom'));
+    w.inferwatch.flush();
+    await tick();
+    const [e] = sent().filter((e) => e.type == 'error');
+    assert.equal(e.url, 'http://app.test/chat');
+    assert.equal(e.referrer, '');
+    assert.equal(e.viewport, `${w.innerWidth}x${w.innerHeight}`);
+    assert.equal(e.connection, '3g');
+    assert.equal(e.release, '1.2.3');
+    assert.equal(e.environment, 'staging');
+  } finally {
+    w.close();
+  }
+});
+
+test('console.error with an Error becomes an error event with its stack; other lines stay console', async () => {
+  const { w, sent } = page();
+  try {
+    w.console.error('could not parse answer:', new w.SyntaxError('Unexpected token <'));
+    w.console.error('plain line');
+    await new Promise((r) => setTimeout(r, 5));
+    w.inferwatch.flush();
+    await tick();
+    const errs = sent().filter((e) => e.type == 'error');
+    assert.deepEqual(
+      errs.map((e) => [e.name, e.message, e.mechanism, e.handled]),
+      [['SyntaxError', 'Unexpected token <', 'console', true]],
+    );
+    assert.match(errs[0].stack, /SyntaxError/);
+    assert.deepEqual(
+      sent().filter((e) => e.type == 'console').map((e) => e.message),
+      ['could not parse answer: SyntaxError: Unexpected token <', 'plain line'],
+    );
+  } finally {
+    w.close();
+  }
+});
+
+test('data-capture-console turns every console.error into an error event', async () => {
+  const { w, sent } = page('', { attrs: 'data-capture-console' });
+  try {
+    w.console.error('model failed', { code: 500 });
+    w.console.warn('a warning is not an error');
+    await new Promise((r) => setTimeout(r, 5));
+    w.inferwatch.flush();
+    await tick();
+    const errs = sent().filter((e) => e.type == 'error');
+    assert.deepEqual(
+      errs.map((e) => [e.message, e.mechanism]),
+      [['model failed {code:500}', 'console']],
+    );
+  } finally {
+    w.close();
+  }
+});
+
+test('a wrong key is said once in the console, with the reason the collector gave', async () => {
+  const answer = { status: 403, json: async () => ({ error: 'wrong key for this collector' }) };
+  const { w, posts, logged } = page('', { answer });
+  try {
+    w.inferwatch.captureException(new w.Error('boom'));
+    w.inferwatch.flush();
+    await tick();
+    w.inferwatch.captureException(new w.Error('again'));
+    w.inferwatch.flush();
+    await tick();
+    assert.deepEqual(logged, [['inferwatch: wrong key for this collector']]);
+    assert.equal(posts.length, 1);
   } finally {
     w.close();
   }

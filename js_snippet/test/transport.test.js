@@ -13,18 +13,19 @@ const collector = (...statuses) => {
   const fetch = async (url, opts) => {
     posts.push({ url, opts, events: JSON.parse(opts.body).events });
     const s = statuses.shift() || 200;
-    return new Response('', { status: s.status || s, headers: s.headers });
+    return new Response(s.body ?? '', { status: s.status || s, headers: s.headers });
   };
   return { posts, fetch };
 };
 
 const make = (fetch, beacon = () => true, take = () => true) => {
   let t = 1000;
-  const tr = transport(URL_, fetch, beacon, () => t, take);
-  return { tr, at: (ms) => (t = ms) };
+  const warned = [];
+  const tr = transport(URL_, fetch, beacon, (m) => warned.push(m), () => t, take);
+  return { tr, warned, at: (ms) => (t = ms) };
 };
 
-test('flush posts one text/plain batch in the wire format, without credentials', async () => {
+test('flush posts one batch in the wire format as a plain string (text/plain: no preflight), without credentials', async () => {
   const c = collector();
   const { tr } = make(c.fetch);
   tr.add(ev(1));
@@ -35,7 +36,9 @@ test('flush posts one text/plain batch in the wire format, without credentials',
   const { url, opts } = c.posts[0];
   assert.equal(url, URL_);
   assert.equal(opts.method, 'POST');
-  assert.equal(opts.headers['Content-Type'], 'text/plain');
+  assert.equal(typeof opts.body, 'string');
+  assert.equal(opts.headers, undefined, 'no header that would need a CORS preflight');
+  assert.equal(new Request(url, opts).headers.get('content-type'), 'text/plain;charset=UTF-8');
   assert.equal(opts.credentials, 'omit');
   assert.equal(opts.keepalive, true);
   assert.deepEqual(JSON.parse(opts.body), { sdk: SDK, events: [ev(1), ev(2)] });
@@ -196,9 +199,38 @@ test('the queue is bounded at 200 events, oldest dropped', async () => {
 
 test('by default at most 100 events get through a burst', async () => {
   const c = collector();
-  const tr = transport(URL_, c.fetch, () => true, () => 5000);
+  const tr = transport(URL_, c.fetch, () => true, () => {}, () => 5000);
   for (let i = 0; i < 150; i++) tr.add(ev(i));
   tr.flush();
   await tick();
   assert.equal(c.posts.flatMap((p) => p.events).length, 100);
+});
+
+test('a refused key warns once with the collector\'s reason, and nothing more is sent', async () => {
+  const refusal = { status: 403, body: JSON.stringify({ error: 'wrong key for this collector' }) };
+  const c = collector(refusal, refusal);
+  const { tr, warned, at } = make(c.fetch);
+  tr.add(ev(1));
+  tr.flush();
+  tr.add(ev(2));
+  tr.flush(); // a second batch in flight is refused too
+  await tick();
+  assert.deepEqual(warned, ['inferwatch: wrong key for this collector']);
+  at(100000);
+  tr.add(ev(3));
+  tr.add(err());
+  tr.flush();
+  tr.flush(true);
+  await tick();
+  assert.equal(c.posts.length, 2, 'nothing sent after the refusal, not even by beacon');
+  assert.equal(warned.length, 1);
+});
+
+test('a missing key (401) warns too, with the status when the answer is not JSON', async () => {
+  const c = collector({ status: 401, body: '<html>Unauthorized</html>' });
+  const { tr, warned } = make(c.fetch);
+  tr.add(ev(1));
+  tr.flush();
+  await tick();
+  assert.deepEqual(warned, ['inferwatch: 401']);
 });

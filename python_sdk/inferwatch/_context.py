@@ -29,13 +29,15 @@ _UUID7_SET = 0x7 << 76 | 0b10 << 62
 class RequestInfo:
     """One HTTP request as the middleware saw it; request data is built only when needed."""
 
-    __slots__ = ("failed_models", "request_id", "scope", "trace_id")
+    __slots__ = ("model_calls", "request_id", "scope", "trace_id")
 
     def __init__(self, request_id: str, trace_id: str, scope: dict[str, Any]) -> None:
         self.request_id = request_id
         self.trace_id = trace_id
         self.scope = scope
-        self.failed_models: list[dict[str, Any]] = []
+        # The request's last finished model calls (`ModelCall`s, outermost only), so that a
+        # failure after a model answered still shows what the model received and returned.
+        self.model_calls: list[Any] = []
 
     @classmethod
     def from_scope(cls, scope: dict[str, Any]) -> RequestInfo:
@@ -134,7 +136,8 @@ def _trace_id(headers: dict[bytes, bytes]) -> str | None:
 
 
 current_request: ContextVar[RequestInfo | None] = ContextVar("inferwatch_request", default=None)
-current_model: ContextVar[str | None] = ContextVar("inferwatch_model", default=None)
+current_call: ContextVar[Any] = ContextVar("inferwatch_model_call", default=None)
+"""The `ModelCall` being recorded, if any: a model call made inside it nests under it."""
 
 
 def request_id() -> str | None:

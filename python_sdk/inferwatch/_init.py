@@ -11,7 +11,7 @@ import sentry_sdk
 from sentry_sdk.integrations.logging import ignore_logger
 from sentry_sdk.integrations.modules import ModulesIntegration
 
-from . import _metrics, _runtime
+from . import _metrics, _runtime, integrations
 from ._asgi import Middleware
 from ._context import request_id
 from ._forward import Forwarder
@@ -73,6 +73,7 @@ def init(
     if app is not None and opts.middleware:
         add_middleware(app)
     _start_monitoring(app, opts, local)
+    integrations.install(_integrations(opts))
 
 
 def _start_monitoring(app: Any, opts: Options, local: Store | None) -> None:
@@ -97,6 +98,12 @@ def _start_monitoring(app: Any, opts: Options, local: Store | None) -> None:
     elif config.enabled and local is not None:
         _alerter = Alerter(config)
         _alerter.attach(local)
+
+
+def _integrations(opts: Options) -> list[integrations.Integration]:
+    if opts.integrations is not None:
+        return list(opts.integrations)
+    return integrations.default_integrations() if opts.default_integrations else []
 
 
 def outbox_path(opts: Options) -> Path | None:
@@ -151,6 +158,7 @@ def shutdown(timeout: float = 5.0) -> None:
         client.close(timeout=timeout)  # flushes through our transport, which drains the store
         sentry_sdk.get_global_scope().set_client(None)
         previous.close(timeout)
+    integrations.install([])  # patched clients call straight through until the next `init`
     _stop_alerter(timeout)
 
 

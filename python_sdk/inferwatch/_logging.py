@@ -21,7 +21,7 @@ import logging
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from ._context import current_model, current_request
+from ._context import current_call, current_request
 
 if TYPE_CHECKING:
     from ._context import RequestInfo
@@ -43,9 +43,9 @@ class RequestIdFilter(logging.Filter):
                 record.request_id = request.request_id
             if request.trace_id and getattr(record, "trace_id", None) is None:
                 record.trace_id = request.trace_id
-        model = current_model.get()
-        if model is not None and getattr(record, "model", None) is None:
-            record.model = model
+        call = current_call.get()
+        if call is not None and getattr(record, "model", None) is None:
+            record.model = call.name
         return True
 
 

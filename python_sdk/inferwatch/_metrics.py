@@ -125,6 +125,13 @@ class Instruments:
             "Snippet events dropped because they failed validation.",
             registry=registry,
         )
+        self.browser_refused = Counter(
+            "inferwatch_browser_refused",
+            "Snippet batches refused, by reason (origin, missing_key, wrong_key, rate_limited,"
+            " too_large, bad_request, unavailable).",
+            ["reason"],
+            registry=registry,
+        )
         self.browser_models = BoundedLabel()
         self.browser_error_types = BoundedLabel()
         self._http: dict[tuple[str, str, int], tuple[Any, Any]] = {}
@@ -222,6 +229,11 @@ def observe_browser(rows: Iterable[tuple[str, dict[str, Any]]], invalid: int) ->
             inst.browser_page_views.inc()
     if invalid:
         inst.browser_invalid.inc(invalid)
+
+
+def observe_refusal(reason: str) -> None:
+    """One snippet batch refused; `reason` is one of a few fixed labels (see `_refusals`)."""
+    instruments().browser_refused.labels(reason).inc()
 
 
 def _observe_browser_generation(inst: Instruments, data: dict[str, Any]) -> None:

@@ -1,9 +1,13 @@
 """What the model received, what it did and what it returned: `ModelCall`, one call being
-recorded (`watch_model` and `model_context`, in `_watch.py`, make them).
+recorded (`watch_model` and `model_context`, in `_watch.py`, and the client integrations in
+`integrations/` make them).
 
 On an exception the record is attached to the exception, so whoever captures it (the middleware,
 `capture_exception`, a logging call) sends it as `contexts["model"]`. On success a generation
-record goes to the store, sampled by `generations_sample_rate`.
+record goes to the store, sampled by `generations_sample_rate`, and the call is kept on its
+request, so a failure after the model answered still carries what it received and returned.
+A call made inside another (an OpenAI call inside a watched function) nests under it: the outer
+record lists it in `calls`.
 """
 
 from __future__ import annotations
@@ -18,13 +22,14 @@ from types import TracebackType
 from typing import Any
 
 from . import _metrics, _runtime
-from ._context import current_model, current_request
+from ._context import current_call, current_request
 from ._record import attach_record, error_message, note_value, within_budget
 from ._summary import Arguments, Budget, summarize
 
 logger = logging.getLogger("inferwatch")
 MISSING: Any = object()
 """Marks an input not given (None is an input a model can receive)."""
+MAX_CALLS = 10  # nested calls a record keeps, and finished calls a request keeps: the newest
 
 
 class ModelCall:
@@ -42,9 +47,18 @@ class ModelCall:
         version: str | None = None,
         input: Any = MISSING,
         sample_rate: float | None = None,
+        provider: str | None = None,
     ) -> None:
         runtime = _runtime.current()
         self.name, self.version, self.sample_rate = name, version, sample_rate
+        self.provider = provider
+        self.parameters: dict[str, Any] = {}  # temperature, max tokens, tools offered...
+        self.response: dict[str, Any] = {}  # the model that answered, its response id...
+        self.status: str | None = None
+        self.error: BaseException | None = None
+        self.error_details: dict[str, Any] = {}  # a provider's status code, request id...
+        self.parent: ModelCall | None = None
+        self.children: list[ModelCall] = []
         self._budget = runtime.budget if runtime else Budget()
         request = current_request.get()
         self.request_id = request.request_id if request else None
@@ -61,7 +75,7 @@ class ModelCall:
         self.streaming = False
         self.duration_ms: float | None = None
         self._start = time.perf_counter()
-        self._token: Token[str | None] | None = None
+        self._token: Token[Any] | None = None
         if input is not MISSING:
             self.set_input(input)
 
@@ -93,7 +107,7 @@ class ModelCall:
     def _summary(self, key: str) -> dict[str, Any] | None:
         if key not in self._summaries:
             value = self._values.get(key, MISSING)
-            if isinstance(value, Unbound):
+            if isinstance(value, Deferred | Unbound):
                 value = value.bind()
             self._summaries[key] = None if value is MISSING else summarize(value, self._budget)
         return self._summaries[key]
@@ -116,21 +130,33 @@ class ModelCall:
 
     def record(self, status: str, error: BaseException | None = None) -> dict[str, Any]:
         """The whole record, as it goes into `contexts["model"]`, within the size budget."""
+        return within_budget(self._record(status, error), _runtime.current())
+
+    def _record(self, status: str, error: BaseException | None) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "status": status, "duration_ms": self.duration_ms}
-        if self.version:
-            out["version"] = self.version
+        for key in ("version", "provider", "parameters", "response"):
+            value = getattr(self, key)
+            if value:
+                out[key] = value
         for key in ("input", "notes", "output", "usage", "first_chunk_ms", "request_id"):
             value = getattr(self, key)
             if value:
                 out[key] = value
         if error is not None:
-            out["error"] = {"type": type(error).__name__, "message": error_message(error)}
-        return within_budget(out, _runtime.current())
+            out["error"] = {
+                "type": type(error).__name__,
+                "message": error_message(error),
+                **self.error_details,
+            }
+        if self.children:
+            out["calls"] = [c._record(c.status or "ok", c.error) for c in self.children]
+        return out
 
     # -- lifecycle, used by model_context and watch_model ------------------------------
 
     def __enter__(self) -> ModelCall:
-        self._token = current_model.set(self.name)
+        self.parent = current_call.get()
+        self._token = current_call.set(self)
         self._start = time.perf_counter()
         return self
 
@@ -144,7 +170,7 @@ class ModelCall:
             # A sync generator under StreamingResponse runs each step in a copy of the context,
             # so the last step is not where the first set it (and that copy is dropped anyway).
             with contextlib.suppress(ValueError):
-                current_model.reset(self._token)
+                current_call.reset(self._token)
         self.finish(exc)
 
     async def __aenter__(self) -> ModelCall:
@@ -158,26 +184,40 @@ class ModelCall:
     ) -> None:
         self.__exit__(exc_type, exc, tb)
 
-    def finish(self, exc: BaseException | None) -> None:
-        """Close the record: attach it to `exc`, or store a sampled generation record."""
+    def finish(self, exc: BaseException | None, status: str | None = None) -> None:
+        """Close the record: attach it to `exc`, or store a sampled generation record. `status`
+        overrides the one `exc` implies (`abandoned` for a stream left unread, `filtered`)."""
         try:
             self.duration_ms = self._elapsed()
-            status = _status(exc)
-            if status == "error" and exc is not None:
-                record = self.record(status, exc)
-                attach_record(exc, record)
-                request = current_request.get()
-                if request is not None:
-                    request.failed_models.append(record)
+            self.status = status or _status(exc)
+            self.error = exc if self.status == "error" else None
+            if self.error is not None:
+                # This call's record holds its nested calls: it replaces one of theirs.
+                attach_record(
+                    self.error, self.record("error", self.error), replace=bool(self.children)
+                )
+            self._keep()
             if self._logging():
                 self._log(
-                    "returned", status=status, output=self.output, duration_ms=self.duration_ms
+                    "returned", status=self.status, output=self.output, duration_ms=self.duration_ms
                 )
-            self._store(status, exc)
+            self._store(self.status, exc)
             if _metrics.enabled:
-                self._observe(status, exc)
+                self._observe(self.status, exc)
         except Exception:  # recording must never change what the model call does
             logger.debug("inferwatch: could not record a model call", exc_info=True)
+
+    def _keep(self) -> None:
+        """Under the call this one ran in, or on the request: the newest `MAX_CALLS` of them."""
+        request = current_request.get()
+        kept = (
+            self.parent.children
+            if self.parent is not None
+            else (request.model_calls if request is not None else None)
+        )
+        if kept is not None:
+            kept.append(self)
+            del kept[:-MAX_CALLS]
 
     def _store(self, status: str, exc: BaseException | None) -> None:
         runtime = _runtime.current()
@@ -202,7 +242,7 @@ class ModelCall:
                 "first_chunk_ms": self.first_chunk_ms,
                 "input_tokens": self.usage.get("input_tokens"),
                 "output_tokens": self.usage.get("output_tokens"),
-                "error_type": type(exc).__name__ if status == "error" else None,
+                "error_type": type(exc).__name__ if status == "error" and exc else None,
                 "request_id": self.request_id,
                 "trace_id": self.trace_id,
             },
@@ -213,7 +253,11 @@ class ModelCall:
             self.name,
             streaming=self.streaming,
             seconds=(self.duration_ms or 0) / 1000,
-            error_type=status if status == "cancelled" else type(exc).__name__ if exc else None,
+            error_type=type(exc).__name__
+            if status == "error" and exc
+            else None
+            if status in ("ok", "error")
+            else status,
             first_chunk_seconds=None if self.first_chunk_ms is None else self.first_chunk_ms / 1000,
             usage=self.usage,
         )
@@ -235,6 +279,19 @@ class ModelCall:
                 what,
                 extra={"model": self.name, "step": what, "request_id": self.request_id, **fields},
             )
+
+
+class Deferred:
+    """A value worked out only when it is read: `fn(*args)`. An integration hands the client's
+    request and response this way, so a successful call pays nothing to describe them."""
+
+    __slots__ = ("args", "fn")
+
+    def __init__(self, fn: Any, *args: Any) -> None:
+        self.fn, self.args = fn, args
+
+    def bind(self) -> Any:
+        return self.fn(*self.args)
 
 
 class Unbound:

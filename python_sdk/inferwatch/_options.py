@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,8 @@ class Options:
     alert_max_per_hour: int = 20
     alert_spike_factor: float = 3.0
     retention: Retention | None = field(default_factory=Retention)
+    integrations: tuple[Any, ...] | None = None  # None: those of installed client libraries
+    default_integrations: bool = True
 
     def __post_init__(self) -> None:
         for name in ("sample_rate", "generations_sample_rate"):
@@ -77,6 +80,26 @@ class Options:
                 f"got {self.retention!r}"
             )
         self._check_monitoring()
+        self._check_integrations()
+
+    def _check_integrations(self) -> None:
+        if self.integrations is None:
+            return
+        if isinstance(self.integrations, str) or not isinstance(self.integrations, Iterable):
+            raise ConfigError(
+                f"inferwatch: option 'integrations' must be a list such as "
+                f"[OpenAIIntegration()], got {self.integrations!r}"
+            )
+        chosen = tuple(self.integrations)
+        for integration in chosen:
+            if not callable(getattr(integration, "setup", None)) or not isinstance(
+                getattr(integration, "name", None), str
+            ):
+                raise ConfigError(
+                    f"inferwatch: {integration!r} in option 'integrations' is not an integration"
+                    " (one of inferwatch.integrations, such as OpenAIIntegration())"
+                )
+        object.__setattr__(self, "integrations", chosen)
 
     def _check_monitoring(self) -> None:
         for name in ("alert_webhooks", "slack_webhooks"):

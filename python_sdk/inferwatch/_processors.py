@@ -52,13 +52,16 @@ def add_request(event: Event, hint: Hint) -> Event:
 
 
 def add_model_context(event: Event, hint: Hint) -> Event:
-    """`contexts["model"]` from the exception's model record, or from the request's last failed
-    model call when the event is not about an exception (a 5xx the app returned itself)."""
+    """`contexts["model"]`: the record attached to the exception (the call that failed), else
+    the request's last failed model call, else its last model call: a route that fails after
+    the model answered shows what the model received and returned."""
     exc_info = hint.get("exc_info")
     record = model_record_of(exc_info[1]) if exc_info else None
     request = current_request.get()
-    if record is None and exc_info is None and request is not None and request.failed_models:
-        record = request.failed_models[-1]
+    if record is None and request is not None and request.model_calls:
+        calls = request.model_calls
+        call = next((c for c in reversed(calls) if c.status == "error"), calls[-1])
+        record = call.record(call.status or "ok", call.error)
     if record is not None:
         event.setdefault("contexts", {})["model"] = record
         event.setdefault("tags", {})["model"] = record["name"]

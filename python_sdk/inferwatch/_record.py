@@ -13,10 +13,11 @@ from ._summary import Budget, summarize
 _ATTR = "__inferwatch_model__"
 
 
-def attach_record(exc: BaseException, record: dict[str, Any]) -> None:
-    """Put `record` on `exc`, unless a model call inside this one already did."""
+def attach_record(exc: BaseException, record: dict[str, Any], *, replace: bool = False) -> None:
+    """Put `record` on `exc`, unless a model call inside this one already did (`replace`: the
+    record of a call that holds the inner one's record among its `calls`)."""
     try:
-        if getattr(exc, _ATTR, None) is None:  # the innermost model call is the one that failed
+        if replace or getattr(exc, _ATTR, None) is None:
             setattr(exc, _ATTR, record)
     except Exception:
         pass  # some exception types refuse attributes

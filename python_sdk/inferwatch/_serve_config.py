@@ -39,6 +39,7 @@ class ServeConfig:
     retention: Retention = field(default_factory=Retention)
     retention_every_s: float = 600.0
     alerts: AlertConfig = field(default_factory=AlertConfig)
+    sourcemaps: tuple[Path, ...] = ()
 
     @property
     def loopback(self) -> bool:
@@ -112,6 +113,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-events", type=int, default=Retention.max_events)
     parser.add_argument("--max-events-per-issue", type=int, default=Retention.max_events_per_issue)
     parser.add_argument("--max-age-days", type=float, default=Retention.max_age_days)
+    parser.add_argument(
+        "--sourcemaps",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="DIR",
+        help="a build output folder whose source maps resolve browser stacks, read when needed"
+        " and again when it changes (repeatable; see docs/sourcemaps.md)",
+    )
     add_alert_arguments(parser)
 
 
@@ -139,4 +149,5 @@ def config_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> Se
             max_age_days=args.max_age_days,
         ),
         alerts=alert_config_from_args(args),
+        sourcemaps=tuple(args.sourcemaps),
     )

@@ -17,6 +17,7 @@ from typing import Any
 
 from . import mcp, serve
 from ._cli_export import EXPORTS, cmd_export
+from ._cli_sourcemaps import add_parser as add_sourcemaps_parser
 from ._errors import InferwatchError
 from ._ids import count_argument, id_argument
 from ._options import DEFAULT_STORE
@@ -165,7 +166,7 @@ def cmd_mcp(args: argparse.Namespace) -> int:
 
 def cmd_snippet(args: argparse.Namespace) -> int:
     key = args.key or load_or_create_key(Path(args.store))
-    print(serve.snippet_tag(args.url, key))
+    print(serve.snippet_tag(args.url, key, release=args.release, environment=args.environment))
     return 0
 
 
@@ -271,6 +272,8 @@ def build_parser() -> argparse.ArgumentParser:
     _store_arg(p)
     p.add_argument("--url", default="http://127.0.0.1:8765", help="the collector's URL")
     p.add_argument("--key", help="the public key (default: the one kept beside the store)")
+    p.add_argument("--release", help="your app's version, put on every event (data-release)")
+    p.add_argument("--environment", help="e.g. production, put on every event (data-environment)")
     p.set_defaults(func=cmd_snippet)
 
     p = sub.add_parser("prune", help="apply the retention rules to the store once")
@@ -288,6 +291,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--since", help="an ISO 8601 time or an age such as 6h or 7d")
     p.add_argument("--output", "-o", help="a file to write (default: standard output)")
     p.set_defaults(func=cmd_export)
+
+    add_sourcemaps_parser(sub)
     return parser
 
 

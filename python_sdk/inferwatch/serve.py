@@ -29,6 +29,7 @@ from .alerts import Alerter
 from .collector import Collector, CollectorConfig, create_app, load_or_create_key
 from .dashboard import Access, dashboard_router
 from .dashboard._auth import NEEDS_TOKEN_BEHIND_PROXY
+from .sourcemaps._upload import upload_router
 from .store import Store, _schema
 from .store._retention import Pruner
 
@@ -80,12 +81,15 @@ def build(config: ServeConfig) -> Served:
             rate_per_second=config.rate_limit,
             rate_burst=config.rate_burst,
             max_new_issues_per_minute=config.max_new_issues_per_minute,
+            sourcemap_dirs=config.sourcemaps,
         ),
     )
     access = Access(token=config.token, loopback=config.loopback)
     app = create_app(collector)
     tag = snippet_tag(config.public_url, key)
     app.include_router(dashboard_router(config.store, access, snippet=tag))
+    app.include_router(upload_router(collector, access))
+    collector.sourcemaps.watch()
     served = Served(app, config, key, collector)
 
     def sources() -> tuple[Store, Forwarder | None]:
@@ -151,17 +155,19 @@ def _check_port(host: str, port: int) -> None:
             ) from exc
 
 
-def snippet_tag(url: str, key: str) -> str:
-    """The `<script>` tag to paste into a page, for the collector at `url`.
+def snippet_tag(
+    url: str, key: str, *, release: str | None = None, environment: str | None = None
+) -> str:
+    """The `<script>` tag to paste into a page, for the collector at `url`; the snippet puts
+    `release` and `environment` on every event.
 
-    >>> snippet_tag("http://127.0.0.1:8765", "abc")  # doctest: +NORMALIZE_WHITESPACE
-    '<script src="http://127.0.0.1:8765/iw/inferwatch.js" data-endpoint="http://127.0.0.1:8765/iw/ingest" data-key="abc"></script>'
+    >>> snippet_tag("http://127.0.0.1:8765", "abc", release="1.4.0")  # doctest: +NORMALIZE_WHITESPACE
+    '<script src="http://127.0.0.1:8765/iw/inferwatch.js" data-endpoint="http://127.0.0.1:8765/iw/ingest" data-key="abc" data-release="1.4.0"></script>'
     """
     base = html.escape(url.rstrip("/"), quote=True)
-    return (
-        f'<script src="{base}/iw/inferwatch.js" data-endpoint="{base}/iw/ingest"'
-        f' data-key="{html.escape(key, quote=True)}"></script>'
-    )
+    attrs = {"key": key, "release": release, "environment": environment}
+    data = "".join(f' data-{k}="{html.escape(v, quote=True)}"' for k, v in attrs.items() if v)
+    return f'<script src="{base}/iw/inferwatch.js" data-endpoint="{base}/iw/ingest"{data}></script>'
 
 
 def banner(served: Served) -> str:
@@ -174,6 +180,10 @@ def banner(served: Served) -> str:
         f"  sentry      {url}/api/<project>/envelope/",
         f"  metrics     {url}/metrics",
         f"  store       {config.store}",
+        *[
+            f"  sourcemaps  {folder}" + ("" if folder.is_dir() else "   (no such folder yet)")
+            for folder in config.sourcemaps
+        ],
         "",
         "Paste this into your page:",
         f"  {snippet_tag(url, served.key)}",

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse, Response
@@ -17,6 +18,7 @@ from inferwatch.store import Store, latest_event, list_issues, open_readonly
 from playwright.sync_api import Browser
 
 from tests.conftest import LiveServer, rows
+from tests.reliability.conftest import served_collector
 
 ROOT = Path(__file__).parents[2]
 SNIPPET = ROOT / "js_snippet"
@@ -180,8 +182,82 @@ def test_the_react_error_boundary_reports_render_errors_with_the_component_stack
     [(issue, event)] = found
     assert issue["title"] == "Error: render exploded on empty answer"
     assert event["tags"]["mechanism"] == "react"
-    assert "Answer" in event["extra"]["componentStack"]
+    assert "Answer" in event["contexts"]["react"]["componentStack"]  # as @sentry/react keeps it
     assert any(
         c["category"] == "ui.click" and "#bomb" in c["message"]
         for c in event["breadcrumbs"]["values"]
     )
+
+
+CONTEXT_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>context</title>
+<script src="{collector}/iw/inferwatch.js" data-endpoint="{collector}/iw/ingest" data-key="{key}"
+        data-release="shop@2.0.1" data-environment="staging"></script>
+</head><body>
+<button id="fail" onclick="console.error('could not parse the answer:', new SyntaxError('Unexpected token <'))">parse</button>
+<button id="log" onclick="console.error('a plain line about', {{status: 502}})">log</button>
+<button id="crash" onclick="throw new TypeError('answer.text is undefined')">crash</button>
+</body></html>"""
+
+
+def test_browser_errors_carry_the_page_the_user_agent_and_console_errors_with_an_error(
+    browser: Browser, collector: LiveServer, store_path: Path
+) -> None:
+    with page_server(CONTEXT_PAGE.format(collector=collector.url, key=KEY)) as site:
+        page = browser.new_page(viewport={"width": 390, "height": 844})
+        page.goto(site.url, referer="https://search.example/results?q=ai")
+        seen = page.evaluate(
+            "() => [navigator.userAgent, navigator.connection && navigator.connection.effectiveType]"
+        )
+        page.click("#log")
+        page.click("#fail")
+        page.click("#crash")
+        page.wait_for_timeout(200)
+        page.close(run_before_unload=True)
+
+    assert wait_for(lambda: len(issues_with_events(store_path)) >= 2)
+    by_title = {i["title"]: e for i, e in issues_with_events(store_path)}
+    assert set(by_title) == {
+        "SyntaxError: Unexpected token <",
+        "TypeError: answer.text is undefined",
+    }, "a console.error line without an Error stays a breadcrumb"
+    logged = by_title["SyntaxError: Unexpected token <"]
+    assert logged["tags"]["mechanism"] == "console"
+    assert logged["exception"]["values"][-1]["stacktrace"]["frames"], "with its stack"
+    crumbs = [c["message"] for c in logged["breadcrumbs"]["values"] if c["category"] == "console"]
+    assert any("a plain line about" in c for c in crumbs)
+    for event in by_title.values():
+        user_agent, connection = seen
+        assert event["request"]["headers"] == {
+            "User-Agent": user_agent,
+            "Referer": "https://search.example/results?q=ai",
+        }
+        page_context = {"viewport": "390x844"}
+        if connection:
+            page_context["effective_connection_type"] = connection
+        assert event["contexts"]["page"] == page_context
+        assert (event["release"], event["environment"]) == ("shop@2.0.1", "staging")
+
+
+def test_a_wrong_key_is_said_once_in_the_console_and_counted_by_the_collector(
+    browser: Browser, tmp_path: Path
+) -> None:
+    with served_collector(tmp_path / "events.db") as (_, url):
+        html = PAGE.format(collector=url, key="0ld-key-from-last-year")
+        with page_server(html) as site:
+            page = browser.new_page()
+            warnings: list[str] = []
+            page.on("console", lambda m: m.type == "warning" and warnings.append(m.text))
+            page.goto(site.url)
+            page.fill("#prompt", "hello")
+            page.click("#send")
+            deadline = time.monotonic() + 15
+            while not warnings and time.monotonic() < deadline:
+                page.wait_for_timeout(100)
+            page.click("#send")  # more errors: nothing more is sent, nothing more is said
+            page.wait_for_timeout(1500)
+            page.close(run_before_unload=True)
+        metrics = httpx.get(f"{url}/metrics").text
+    assert warnings == ["inferwatch: wrong key for this collector (see `inferwatch snippet`)"], (
+        warnings
+    )
+    assert 'inferwatch_browser_refused_total{reason="wrong_key"} 1.0' in metrics

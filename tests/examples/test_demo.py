@@ -68,9 +68,13 @@ def test_the_demo_fills_the_store_serves_and_stops_its_processes_on_ctrl_c(
         }
         sources = {g["source"] for g in list_generations(conn, limit=500)}
         usage = {u["endpoint"] for u in list_usage(conn, limit=500)}
-    for title in ("EmptyPrediction", "ValueError", "NotAnImage", "POST /api/generate returned 504"):
+    failures = ("EmptyPrediction", "ValueError", "NotAnImage", "POST /api/generate returned 504")
+    for title in (*failures, "JSONDecodeError"):
         assert models[title], f"{title} has no model context"
+    assert models["JSONDecodeError"]["provider"] == "openai"  # from the integration
     assert issues["TypeError"]["platform"] == "javascript"
+    # the page is minified; the collector reads its build's maps (--sourcemaps)
+    assert issues["TypeError"]["culprit"].startswith("src/App.jsx in ")
     assert sources == {"backend", "browser"}
     assert usage == {"/api/classify", "/api/generate", "/api/image"}
 

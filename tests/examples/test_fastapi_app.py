@@ -89,6 +89,32 @@ async def test_an_empty_prediction_from_a_model_that_did_not_load_explains_itsel
     assert model["output"]["preview"] == {"label": "", "score": 0.0}
 
 
+async def test_the_assistant_answers_through_the_openai_client_and_leaves_no_issue(
+    client: httpx.AsyncClient, store: Path
+) -> None:
+    response = await client.post("/api/review", json={"text": "Great acting, I love it"})
+    assert response.status_code == 200 and response.json()["label"] == "positive"
+    assert issues(store) == []
+    with open_readonly(store) as conn:
+        [call] = [g for g in list_generations(conn) if g["model"] == "review-assistant"]
+    assert call["status"] == "ok" and call["output_tokens"] is not None
+
+
+async def test_a_long_review_cuts_the_llm_json_and_the_crash_shows_the_call(
+    client: httpx.AsyncClient, store: Path
+) -> None:
+    response = await client.post("/api/review", json={"text": "I love this film. " * 40})
+    assert response.status_code == 500
+    issue, model = only_issue(store)
+    assert issue["title"].startswith("JSONDecodeError")
+    assert model["name"] == "review-assistant" and model["provider"] == "openai"
+    assert model["parameters"]["max_tokens"] == 40
+    assert [m["role"] for m in model["input"]["preview"]] == ["system", "user"]
+    assert model["output"]["preview"]["finish_reason"] == "length"
+    assert model["output"]["preview"]["text"].startswith('{"label": "positive"')
+    assert model["usage"]["output_tokens"] == 40
+
+
 async def test_an_rgba_upload_is_reported_as_a_bad_input_shape_with_the_image_mode(
     client: httpx.AsyncClient, store: Path
 ) -> None:

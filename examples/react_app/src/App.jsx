@@ -1,6 +1,7 @@
 import { useRef, useState } from 'react';
 import { ErrorBoundary } from 'inferwatch/react';
 import { timedFetch } from './inferwatch.js';
+import { Assistant } from './Assistant.jsx';
 
 const json = (body) => ({
   method: 'POST',
@@ -22,6 +23,7 @@ export function App() {
       <Story />
       <Sentiment />
       <ImagePanel />
+      <Assistant />
     </main>
   );
 }

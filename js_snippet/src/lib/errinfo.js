@@ -1,10 +1,11 @@
 import { ser } from './serialize.js';
 
 // name/message/stack of anything thrown; non-Error values become an Error-shaped record.
-export const info = (e) =>
-  e && e.message != null
-    ? { name: '' + (e.name || 'Error'), message: '' + e.message, stack: '' + (e.stack || '') }
-    : { name: 'Error', message: ser(e), stack: '' };
+export const info = (e) => ({
+  name: '' + (e?.name || 'Error'),
+  message: e?.message != null ? '' + e.message : ser(e),
+  stack: '' + (e?.stack || ''),
+});
 
 // The `cause` chain, at most 5 levels deep.
 export const causes = (e) => {

@@ -1,7 +1,8 @@
 // Everything that runs inside the page goes through this: the snippet must never throw into it.
-export const safe = (fn) =>
-  function (...a) {
+export const safe =
+  (fn) =>
+  (...a) => {
     try {
-      return fn.apply(this, a);
+      return fn(...a);
     } catch {}
   };

@@ -4,19 +4,14 @@ const SENSITIVE = /pass|secret|token|card|cvv|ssn|api.?key|auth/i;
 
 const part = (e) => {
   const a = (k) => e.getAttribute(k),
-    tag = e.tagName.toLowerCase(),
-    type = a('type'),
-    name = a('name'),
-    label = a('aria-label');
+    tag = e.tagName.toLowerCase();
   // password/hidden inputs and fields named like secrets: the tag alone
-  if (/^(password|hidden)$/i.test(type) || SENSITIVE.test(name + ' ' + e.id)) return tag;
+  if (/^(password|hidden)$/i.test(a('type')) || SENSITIVE.test(a('name') + ' ' + e.id)) return tag;
   return (
     tag +
     (e.id ? '#' + e.id : '') +
     [...e.classList].slice(0, 2).map((c) => '.' + c).join('') +
-    (label ? `[aria-label="${label}"]` : '') +
-    (name ? `[name="${name}"]` : '') +
-    (type ? `[type="${type}"]` : '')
+    ['aria-label', 'name', 'type'].map((k) => (a(k) ? `[${k}="${a(k)}"]` : '')).join('')
   );
 };
 

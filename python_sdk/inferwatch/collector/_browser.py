@@ -3,7 +3,9 @@
 Checks in order: origin (403), key (401/403), rate (429, before the body is read), size (413),
 JSON (400), rate again by the events the batch holds (429, or 413 past what the bucket can ever
 hold); then each event is validated on its own, so one bad event never costs the good ones
-beside it. Errors that would open an issue past the new-issue cap are dropped and counted.
+beside it. Errors that would open an issue past the new-issue cap are dropped and counted, and
+so are the noise errors of `_inbound_filters`. Refusals are counted and logged (`_refusals`);
+their JSON `error` is readable by the page, so the snippet can say in the console why.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from .._types import Event
 from ..store import Row
 from ..store._storable import unstorable
 from . import _browser_schema as schema
+from ._browser_context import page_context, request_interface
 from ._collector import Collector
 from ._flood import before_body, charge, cost
 from ._guards import (
@@ -36,6 +39,9 @@ from ._guards import (
     read_body,
     uninstrumented,
 )
+from ._inbound_filters import is_noise
+from ._react import add_component_stack
+from ._refusals import reason_for
 from ._repair import Repairs, may_need_repair, processing_errors, repair
 from ._stack import parse_stack
 
@@ -58,51 +64,57 @@ def browser_router(collector: Collector) -> APIRouter:
     async def ingest(request: Request) -> Response:
         origin = request.headers.get("origin")
         headers = cors_headers(origin, config)
+        key = request.query_params.get("key") or request.headers.get("x-inferwatch-key")
 
-        def answer(status: int, body: dict[str, Any], **extra: str) -> JSONResponse:
-            if status >= 400:
-                collector.count(f"refused_{status}")
-            return JSONResponse(body, status, headers={**headers, **extra})
+        def refuse(status: int, message: str, reason: str = "", **extra: str) -> JSONResponse:
+            collector.count(f"refused_{status}")
+            collector.refusals.note(reason or reason_for(status), message, key=key, origin=origin)
+            return JSONResponse({"error": message}, status, headers={**headers, **extra})
 
         if not origin_allowed(origin, config):
-            return answer(403, {"error": f"origin {origin} is not allowed (see --allow-origin)"})
-        key = request.query_params.get("key") or request.headers.get("x-inferwatch-key")
+            # the page may read why (the answer says nothing else), so the snippet can say it
+            allow = {"Access-Control-Allow-Origin": str(origin), "Vary": "Origin"}
+            return refuse(403, f"origin {origin} is not allowed (see --allow-origin)", **allow)
         if not key:
-            return answer(401, {"error": "missing key: add ?key=KEY (see `inferwatch snippet`)"})
+            return refuse(401, "missing key: add ?key=KEY (see `inferwatch snippet`)")
         if not secrets.compare_digest(key.encode(), config.key.encode()):
-            return answer(403, {"error": "wrong key for this collector"})
+            return refuse(
+                403, "wrong key for this collector (see `inferwatch snippet`)", "wrong_key"
+            )
         client = client_id(request, key)
         if limited := before_body(collector.limiter, client):
-            return answer(limited.status, {"error": limited.message}, **limited.headers)
+            return refuse(limited.status, limited.message, **limited.headers)
         try:
             body = await read_body(request, config.max_body_bytes)
         except BodyTooLarge as exc:
-            return answer(413, {"error": exc.detail})
+            return refuse(413, exc.detail)
         events, error = _parse(body)
         tokens = cost(len(events), len(body))
         if limited := charge(collector.limiter, client, tokens, _categories(events)):
-            return answer(limited.status, {"error": limited.message}, **limited.headers)
+            return refuse(limited.status, limited.message, **limited.headers)
         if error:
-            return answer(400, {"error": error})
+            return refuse(400, error)
         # Validation and redaction of a large batch are CPU work for a worker thread; a small
         # one costs less than the trip there (see INLINE_BYTES).
         suspect = may_need_repair(body)
+        user_agent = request.headers.get("user-agent")
         if len(body) <= INLINE_BYTES:
-            rows, invalid, repaired = _rows(events, suspect)
+            rows, invalid, repaired, noise = _rows(events, suspect, user_agent)
         else:
-            rows, invalid, repaired = await run_in_threadpool(_rows, events, suspect)
+            rows, invalid, repaired, noise = await run_in_threadpool(
+                _rows, events, suspect, user_agent
+            )
+        await collector.sourcemaps.resolve_rows(rows)  # before grouping: by the original frames
         rows, dropped = _admit(collector, key, rows)
         if rows and not await collector.store.write_async(rows):
-            return answer(
-                503, {"error": "the store cannot take events now"}, **{"Retry-After": "5"}
-            )
+            return refuse(503, "the store cannot take events now", **{"Retry-After": "5"})
         errors = [data for kind, data in rows if kind == "event"]
         forwarding = errors and collector.forwarder is not None
         if forwarding and not await run_in_threadpool(collector.forward_events, errors):
-            return answer(503, {"error": "the forwarding outbox cannot take events now"})
+            return refuse(503, "the forwarding outbox cannot take events now")
         if _metrics.enabled:
             _metrics.observe_browser(rows, len(invalid))
-        accepted = len(events) - len(invalid) - dropped
+        accepted = len(events) - len(invalid) - dropped - noise
         collector.count("browser_accepted", accepted)
         collector.count("browser_invalid", len(invalid))
         if repaired:
@@ -110,7 +122,10 @@ def browser_router(collector: Collector) -> APIRouter:
         answered = {"accepted": accepted, "invalid": len(invalid), "errors": invalid[:5]}
         if dropped:  # past the new-issue cap: said only when it happened
             answered["dropped"] = dropped
-        return answer(200, answered)
+        if noise:
+            collector.count("browser_filtered", noise)
+            answered["filtered"] = noise
+        return JSONResponse(answered, headers=headers)
 
     router.add_api_route("/iw/ingest", ingest, methods=["POST"], route_class_override=IngestRoute)
 
@@ -167,14 +182,18 @@ def _admit(collector: Collector, key: str, rows: list[Row]) -> tuple[list[Row], 
     return out, len(rows) - len(out)
 
 
-def _rows(raw_events: list[Any], suspect: bool) -> tuple[list[Row], list[str], int]:
-    """Rows to store, why the others are invalid, and how many values were repaired.
+def _rows(
+    raw_events: list[Any], suspect: bool, user_agent: str | None = None
+) -> tuple[list[Row], list[str], int, int]:
+    """Rows to store, why the others are invalid, how many values were repaired, and how many
+    errors were noise (`_inbound_filters`).
 
     `suspect`: whether the body holds anything that can need a repair (see `_repair`).
+    `user_agent`: the batch's `User-Agent` header, put on its errors.
     """
     rows: list[Row] = []
     invalid: list[str] = []
-    repaired = 0
+    repaired = noise = 0
     for i, raw in enumerate(raw_events):
         repairs = Repairs()
         if suspect and isinstance(raw, dict | list):
@@ -188,7 +207,10 @@ def _rows(raw_events: list[Any], suspect: bool) -> tuple[list[Row], list[str], i
         except RecursionError:
             invalid.append(f"event {i}: nested too deeply")
             continue
-        kind, data = to_row(event)
+        if isinstance(event, schema.ErrorEvent) and is_noise(event):
+            noise += 1
+            continue
+        kind, data = to_row(event, user_agent)
         if repairs and kind == "event":  # the batch's paths are not the event's: `errors`
             data["errors"] = processing_errors(repairs)
         problem = unstorable(kind, data)
@@ -197,12 +219,12 @@ def _rows(raw_events: list[Any], suspect: bool) -> tuple[list[Row], list[str], i
             continue
         repaired += len(repairs)
         rows.append((kind, data))
-    return rows, invalid, repaired
+    return rows, invalid, repaired, noise
 
 
-def to_row(event: schema.BrowserEvent) -> Row:
-    """A validated snippet event as a store row, redacted."""
-    kind, data = _redacted_row(event)
+def to_row(event: schema.BrowserEvent, user_agent: str | None = None) -> Row:
+    """A validated snippet event as a store row, redacted (`user_agent`: see `_rows`)."""
+    kind, data = _redacted_row(event, user_agent)
     # The snippet's session id is put back after redaction: it is a random id the snippet made,
     # though its name reads as a secret's (`session`) to the key rules.
     session = redact_text(event.session) if event.session else None
@@ -213,9 +235,9 @@ def to_row(event: schema.BrowserEvent) -> Row:
     return kind, data
 
 
-def _redacted_row(event: schema.BrowserEvent) -> Row:
+def _redacted_row(event: schema.BrowserEvent, user_agent: str | None) -> Row:
     if isinstance(event, schema.ErrorEvent):
-        return "event", redact(to_sentry_event(event))
+        return "event", redact(to_sentry_event(event, user_agent))
     if isinstance(event, schema.GenerationEvent):
         return "generation", redact(
             {
@@ -243,8 +265,9 @@ def _redacted_row(event: schema.BrowserEvent) -> Row:
     )
 
 
-def to_sentry_event(event: schema.ErrorEvent) -> Event:
-    """A browser error in the Sentry event schema (platform `javascript`)."""
+def to_sentry_event(event: schema.ErrorEvent, user_agent: str | None = None) -> Event:
+    """A browser error in the Sentry event schema (platform `javascript`), with the page's
+    context (see `_browser_context`)."""
     chain: list[schema.Cause | schema.ErrorEvent] = [
         *reversed(event.cause),
         event,
@@ -267,16 +290,19 @@ def to_sentry_event(event: schema.ErrorEvent) -> Event:
         "tags": {"session_id": event.session, "mechanism": event.mechanism},
         "extra": {"count": event.count},
     }
+    if request := request_interface(event, user_agent):
+        out["request"] = request
     if event.url:
-        out["request"] = {"url": redact_url(event.url)}
         out["transaction"] = redact_url(event.url).split("?")[0]
     for key in ("release", "environment", "user"):
         if getattr(event, key):
             out[key] = getattr(event, key)
-    if event.componentStack:
-        out["extra"]["componentStack"] = event.componentStack
     if event.trace_id:
-        out["contexts"] = {"trace": {"trace_id": event.trace_id}}
+        out.setdefault("contexts", {})["trace"] = {"trace_id": event.trace_id}
+    if page := page_context(event):
+        out.setdefault("contexts", {})["page"] = page
+    if event.componentStack:
+        add_component_stack(out, event.componentStack, event.name, event.message)
     return out
 
 

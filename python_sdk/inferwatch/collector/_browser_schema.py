@@ -63,6 +63,9 @@ class ErrorEvent(_Event):
     count: Annotated[int, Field(ge=1, le=1_000_000)] = 1
     componentStack: Text | None = None
     trace_id: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")] | None = None
+    referrer: Url | None = None
+    viewport: Short | None = None  # "1280x720"
+    connection: Short | None = None  # navigator.connection.effectiveType: "4g", "3g"...
 
 
 class ConsoleEvent(_Event):

@@ -14,10 +14,12 @@ from .._forward import Forwarder
 from .._outbox import OUTBOX_FILE
 from .._transport import serialize
 from .._types import Event
+from ..sourcemaps import SourceMapService
 from ..store import Store
 from ._config import CollectorConfig
 from ._flood import RateLimiter
 from ._new_issues import NewIssueLimit
+from ._refusals import Refusals
 
 
 @dataclass
@@ -33,6 +35,8 @@ class Collector:
     forwarder: Forwarder | None = None
     limiter: RateLimiter = field(init=False)
     new_issues: NewIssueLimit = field(init=False)
+    refusals: Refusals = field(default_factory=Refusals, init=False)
+    sourcemaps: SourceMapService = field(init=False)
     _counts: Counter[str] = field(default_factory=Counter, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _tunnels: dict[str, Forwarder] = field(default_factory=dict, init=False)
@@ -40,6 +44,7 @@ class Collector:
     def __post_init__(self) -> None:
         self.limiter = RateLimiter(self.config.rate_per_second, self.config.rate_burst)
         self.new_issues = NewIssueLimit(self.store.path, self.config.max_new_issues_per_minute)
+        self.sourcemaps = SourceMapService(self.config.sourcemap_dirs, store_path=self.store.path)
         if self.forwarder is None and self.config.dsn:
             self.forwarder = Forwarder(self.config.dsn, outbox=self.outbox_path)
 
@@ -58,7 +63,9 @@ class Collector:
             return self._tunnels[dsn]
 
     def close(self, timeout: float = 5.0) -> None:
-        """Stop the forwarders (what they could not send waits in the outbox for next time)."""
+        """Stop the forwarders (what they could not send waits in the outbox for next time)
+        and the watch on the source map folders."""
+        self.sourcemaps.close(timeout)
         with self._lock:
             forwarders = [*self._tunnels.values(), *([self.forwarder] if self.forwarder else [])]
         for forwarder in forwarders:

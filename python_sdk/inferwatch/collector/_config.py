@@ -43,6 +43,8 @@ class CollectorConfig:
     # Forward tunnel envelopes as the page sent them, unredacted, attachments included: only
     # for a Sentry project that must see exactly what the browser SDK sent.
     tunnel_verbatim: bool = False
+    # Build output folders whose source maps resolve browser stacks (`serve --sourcemaps`).
+    sourcemap_dirs: tuple[Path, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.key or not self.key.isascii() or not self.key.replace("-", "").isalnum():

@@ -119,7 +119,9 @@ async def _ingest(
 async def _keep(collector: Collector, key: str, envelope: Envelope, size: int) -> Sorted:
     """Sort the items, commit the events and hand them to the forwarder (whose outbox is only
     waited for on a worker thread, in one trip with the sorting and the commit)."""
-    if collector.forwarder is not None or size > INLINE_BYTES:
+    # Resolving frames through source maps may decode a map (tens of ms): never on the loop.
+    resolving = not collector.sourcemaps.maps.empty()
+    if collector.forwarder is not None or size > INLINE_BYTES or resolving:
         return await run_in_threadpool(_keep_blocking, collector, key, envelope)
     items = _sorted(collector, key, envelope)
     if items.events and not await collector.store.write_async(_rows(items)):
@@ -138,6 +140,7 @@ def _keep_blocking(collector: Collector, key: str, envelope: Envelope) -> Sorted
 
 def _sorted(collector: Collector, key: str, envelope: Envelope) -> Sorted:
     items = sort_items(envelope, collector.config.max_event_bytes)
+    collector.sourcemaps.resolve_events(items.events)  # before grouping: by the original frames
     items.events = collector.admit_new_issues(key, items.events)
     return items
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._resolved import component_path, raw_frames
 from ._shapes import items, mapping, number, values
 
 _HIDDEN_CONTEXTS = ("model", "trace")
@@ -18,6 +19,7 @@ def event_view(data: dict[str, Any]) -> dict[str, Any]:
     contexts = mapping(data.get("contexts"))
     return {
         "exceptions": [_exception(e) for e in reversed(values(data.get("exception")))],
+        "components": component_path(data),
         "message": _message(data),
         "model": _model(mapping(contexts.get("model"))),
         "request": mapping(data.get("request")) or None,
@@ -85,6 +87,7 @@ def _exception(exc: dict[str, Any]) -> dict[str, Any]:
         "value": str(exc.get("value") or ""),
         "mechanism": mapping(exc.get("mechanism")),
         "groups": _groups([f for f in frames if f]),
+        "raw": raw_frames(exc),
     }
 
 
