@@ -32,7 +32,7 @@ _PROGRESS_EVERY = 10_000
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Rows as JSON lines or CSV, oldest first, with a progress line on stderr."""
-    since = _since(args.since)
+    since = parse_since(args.since)
     with open_readonly(args.store) as conn:
         table = "events" if args.kind == "events" else args.kind
         total = conn.execute(
@@ -82,7 +82,7 @@ def _csv_cell(value: Any, terminal: bool) -> Any:
     return escape(value) if terminal else value
 
 
-def _since(value: str | None) -> float:
+def parse_since(value: str | None) -> float:
     """`--since`: an ISO 8601 time, epoch seconds, or an age such as `30m`, `6h`, `7d`."""
     if not value:
         return 0.0

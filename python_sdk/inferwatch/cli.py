@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import serve
+from . import mcp, serve
 from ._cli_export import EXPORTS, cmd_export
 from ._cli_sourcemaps import add_parser as add_sourcemaps_parser
 from ._errors import InferwatchError
@@ -160,6 +160,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve.run(serve.config_from_args(args, os.environ))
 
 
+def cmd_mcp(args: argparse.Namespace) -> int:
+    return mcp.run(mcp.config_from_args(args, os.environ))
+
+
 def cmd_snippet(args: argparse.Namespace) -> int:
     key = args.key or load_or_create_key(Path(args.store))
     print(serve.snippet_tag(args.url, key, release=args.release, environment=args.environment))
@@ -249,6 +253,11 @@ def build_parser() -> argparse.ArgumentParser:
     _store_arg(p)
     serve.add_arguments(p)
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("mcp", help="a Model Context Protocol server over the store, for agents")
+    _store_arg(p)
+    mcp.add_arguments(p)
+    p.set_defaults(func=cmd_mcp)
 
     p = sub.add_parser("tail", help="new events as they arrive, one line each, until Ctrl-C")
     _store_arg(p)

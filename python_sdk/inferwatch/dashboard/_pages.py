@@ -18,7 +18,9 @@ def issues(
     conn: sqlite3.Connection, filters: dict[str, str | None], page_no: int
 ) -> dict[str, Any]:
     """One page of issues with their sparklines and affected counts, and the filter menus."""
-    rows = q.list_issues(conn, **filters, limit=PAGE_SIZE + 1, offset=(page_no - 1) * PAGE_SIZE)
+    rows = q.list_issues(
+        conn, **filters, since=None, limit=PAGE_SIZE + 1, offset=(page_no - 1) * PAGE_SIZE
+    )
     shown = rows[:PAGE_SIZE]
     ids = [r["id"] for r in shown]
     hourly = q.issue_hourly(conn, ids, now=time.time())

@@ -55,12 +55,14 @@ def list_issues(
     environment: str | None = None,
     release: str | None = None,
     search: str | None = None,
+    since: float | None = None,
     limit: int = 100,
     offset: int = 0,
 ) -> list[dict[str, Any]]:
     """Issues, newest activity first, filtered; `search` matches title, culprit or an event's
-    request id or trace id."""
-    where, args = [], []
+    request id or trace id; `since` keeps issues seen at or after that time (epoch seconds)."""
+    where: list[str] = ["last_seen >= ?"] if since else []
+    args: list[Any] = [since] if since else []
     for column, value in (
         ("status", status),
         ("platform", platform),
@@ -109,13 +111,24 @@ def latest_event(conn: sqlite3.Connection, issue_id: int) -> dict[str, Any] | No
 
 
 def list_generations(
-    conn: sqlite3.Connection, *, model: str | None = None, limit: int = 100
+    conn: sqlite3.Connection,
+    *,
+    model: str | None = None,
+    status: str | None = None,
+    since: float | None = None,
+    limit: int = 100,
+    offset: int = 0,
 ) -> list[dict[str, Any]]:
-    """The latest generation records, newest first."""
-    sql, args = "SELECT * FROM generations", []
-    if model:
-        sql, args = sql + " WHERE model = ?", [model]
-    rows = conn.execute(sql + " ORDER BY timestamp DESC, id DESC LIMIT ?", [*args, limit])
+    """The latest generation records, newest first; `since` in epoch seconds."""
+    where, args = [], []
+    for clause, value in (("model = ?", model), ("status = ?", status), ("timestamp >= ?", since)):
+        if value:
+            where.append(clause)
+            args.append(value)
+    sql = "SELECT * FROM generations" + (" WHERE " + " AND ".join(where) if where else "")
+    rows = conn.execute(
+        sql + " ORDER BY timestamp DESC, id DESC LIMIT ? OFFSET ?", [*args, limit, offset]
+    )
     return [_generation_json(r) for r in rows]
 
 
@@ -200,13 +213,13 @@ def issue_affected(conn: sqlite3.Connection, issue_ids: list[int]) -> dict[int, 
 
 
 def list_events(
-    conn: sqlite3.Connection, issue_id: int, *, limit: int = 20
+    conn: sqlite3.Connection, issue_id: int, *, limit: int = 20, offset: int = 0
 ) -> list[dict[str, Any]]:
     """The newest events of an issue, without their data, newest first."""
     rows = conn.execute(
         f"SELECT {', '.join(EVENT_COLUMNS)} FROM events WHERE issue_id = ?"
-        " ORDER BY timestamp DESC, id DESC LIMIT ?",
-        (issue_id, limit),
+        " ORDER BY timestamp DESC, id DESC LIMIT ? OFFSET ?",
+        (issue_id, limit, offset),
     )
     return [dict(r) for r in rows]
 
