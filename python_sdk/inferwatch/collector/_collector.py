@@ -6,7 +6,7 @@ import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from sentry_sdk.envelope import Envelope
 
@@ -18,6 +18,9 @@ from ..store import Store
 from ._config import CollectorConfig
 from ._flood import RateLimiter
 from ._new_issues import NewIssueLimit
+
+if TYPE_CHECKING:
+    from ..export._browser import GenerationSpans
 
 
 @dataclass
@@ -31,6 +34,7 @@ class Collector:
     store: Store
     config: CollectorConfig
     forwarder: Forwarder | None = None
+    generation_spans: GenerationSpans | None = None  # browser generations to OTLP, when set
     limiter: RateLimiter = field(init=False)
     new_issues: NewIssueLimit = field(init=False)
     _counts: Counter[str] = field(default_factory=Counter, init=False)
@@ -58,11 +62,14 @@ class Collector:
             return self._tunnels[dsn]
 
     def close(self, timeout: float = 5.0) -> None:
-        """Stop the forwarders (what they could not send waits in the outbox for next time)."""
+        """Stop the forwarders (what they could not send waits in the outbox for next time)
+        and send the generation spans still queued."""
         with self._lock:
             forwarders = [*self._tunnels.values(), *([self.forwarder] if self.forwarder else [])]
         for forwarder in forwarders:
             forwarder.close(timeout)
+        if self.generation_spans is not None:
+            self.generation_spans.close(timeout)
 
     def forward_events(self, events: list[Event]) -> bool:
         """Hand stored events, as stored (redacted), to the forwarder and wait for its outbox
