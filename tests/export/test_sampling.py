@@ -27,23 +27,23 @@ def span(n: int) -> Span:
 
 
 def test_a_failed_trace_is_kept_at_rate_zero_and_stands_for_itself() -> None:
-    assert Sampler(0.0, None).keep(trace(failed=True), {}) == 1.0
-    assert Sampler(0.0, lambda context: 0.0).keep(trace(failed=True), {}) == 1.0
+    assert Sampler(0.0, None).keep(trace(failed=True), dict) == 1.0
+    assert Sampler(0.0, lambda context: 0.0).keep(trace(failed=True), dict) == 1.0
 
 
 def test_the_others_are_kept_at_the_rate_and_say_so() -> None:
     random.seed(7)
     sampler = Sampler(0.25, None)
-    kept = [sampler.keep(trace(), {}) for _ in range(4000)]
+    kept = [sampler.keep(trace(), dict) for _ in range(4000)]
     assert set(kept) == {None, 0.25}
     assert 0.22 < kept.count(0.25) / 4000 < 0.28
-    assert Sampler(None, None).keep(trace(), {}) == 1.0  # OTLP alone: everything, as OTel does
+    assert Sampler(None, None).keep(trace(), dict) == 1.0  # OTLP alone: everything, as OTel does
 
 
 def test_sentry_upstream_decision_is_followed_unless_a_sampler_decides() -> None:
-    assert Sampler(0.0, None).keep(trace(parent=True), {}) == 1.0
-    assert Sampler(1.0, None).keep(trace(parent=False), {}) is None
-    assert Sampler(1.0, lambda context: True).keep(trace(parent=False), {}) == 1.0
+    assert Sampler(0.0, None).keep(trace(parent=True), dict) == 1.0
+    assert Sampler(1.0, None).keep(trace(parent=False), dict) is None
+    assert Sampler(1.0, lambda context: True).keep(trace(parent=False), dict) == 1.0
 
 
 @pytest.mark.parametrize("answer", [ValueError("sampler bug"), "yes", 2.0, None])
@@ -55,7 +55,7 @@ def test_a_sampler_that_raises_or_answers_nonsense_drops_the_trace_without_raisi
             raise answer
         return answer
 
-    assert Sampler(1.0, sampler).keep(trace(), {}) is None
+    assert Sampler(1.0, sampler).keep(trace(), dict) is None
     assert "traces_sampler" in caplog.text
 
 

@@ -14,13 +14,13 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
+from .. import _runtime
 from .._record import error_message, within_budget
 from .._redact import redact_text
 from ._spans import Span, SpanEvent, new_span_id
 
 if TYPE_CHECKING:
     from .._model import ModelCall
-    from .._runtime import Runtime
 
 OPERATION = "gen_ai.operation.name"
 PROVIDER = "gen_ai.provider.name"
@@ -86,9 +86,11 @@ def call_span(call: ModelCall, *, keep_content: bool) -> Span:
 
 
 def _exception(error: BaseException, at: float) -> SpanEvent:
+    runtime = _runtime.current()
+    mask = runtime.options.mask if runtime is not None else None
     attributes = {
         "exception.type": type(error).__name__,
-        "exception.message": redact_text(error_message(error)),
+        "exception.message": redact_text(error_message(error), mask),
     }
     return SpanEvent("exception", at, attributes)
 
@@ -123,7 +125,7 @@ def attributes(call: ModelCall, operation: str, error: str | None) -> dict[str, 
 # -- content, only when captured ----------------------------------------------------------
 
 
-def read_content(span: Span, runtime: Runtime | None) -> None:
+def read_content(span: Span, runtime: _runtime.Runtime | None) -> None:
     """`span.messages`: what its call received and returned as GenAI messages
     (`[{"role", "parts"}]`), from its redacted summaries cut to the model context's budget."""
     call, span.call = span.call, None

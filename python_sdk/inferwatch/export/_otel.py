@@ -162,10 +162,10 @@ class OtlpExporter:
         )
         for event in span.events:
             started.add_event(event.name, event.attributes, timestamp=_ns(event.at))
-        if span.messages is not None:
-            received, returned = span.messages
-            started.set_attribute(INPUT_MESSAGES, json.dumps(received, ensure_ascii=False))
-            started.set_attribute(OUTPUT_MESSAGES, json.dumps(returned, ensure_ascii=False))
+        received, returned = span.messages or ([], [])
+        for name, messages in ((INPUT_MESSAGES, received), (OUTPUT_MESSAGES, returned)):
+            if messages:
+                started.set_attribute(name, json.dumps(messages, ensure_ascii=False))
         if span.error is not None:
             started.set_status(Status(StatusCode.ERROR, span.error))
         made[span.span_id] = started

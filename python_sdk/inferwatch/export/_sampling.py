@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Callable
 from typing import Any
 
 from .._types import TracesSampler
@@ -22,22 +23,26 @@ from ._spans import Trace
 logger = logging.getLogger("inferwatch")
 
 
+Context = Callable[[], dict[str, Any]]
+
+
 class Sampler:
-    """`keep(trace, context)`: the sample rate a kept trace stands for, or None to drop it."""
+    """`keep(trace, context)`: the sample rate a kept trace stands for, or None to drop it.
+    `context()` makes what `traces_sampler` is given, only when there is one to ask."""
 
     def __init__(self, rate: float | None, sampler: TracesSampler | None) -> None:
         self.rate = 1.0 if rate is None else float(rate)
         self.sampler = sampler
 
-    def keep(self, trace: Trace, context: dict[str, Any]) -> float | None:
+    def keep(self, trace: Trace, context: Context) -> float | None:
         if trace.failed:
             return 1.0  # kept whatever the rate: weighs as itself in Sentry's extrapolation
         rate = self._rate(trace, context)
         return rate if rate > 0 and random.random() < rate else None
 
-    def _rate(self, trace: Trace, context: dict[str, Any]) -> float:
+    def _rate(self, trace: Trace, context: Context) -> float:
         if self.sampler is not None:
-            return _sampled(self.sampler, context)
+            return _sampled(self.sampler, context())
         if trace.parent_sampled is not None:
             return 1.0 if trace.parent_sampled else 0.0
         return self.rate

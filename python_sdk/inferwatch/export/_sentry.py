@@ -52,10 +52,10 @@ def send(trace: Trace, root: Span, sample_rate: float, name: str, source: str) -
     code = root.attributes.get(HTTP_STATUS)
     if isinstance(code, int):
         started.set_http_status(code)
-    made: dict[str, SentrySpan] = {root.span_id: started}
-    by_id = {s.span_id: s for s in trace.spans if s is not root}
+    made: dict[str, SentrySpan] = {}
+    by_id = {s.span_id: s for s in trace.spans}
     for span in by_id.values():
-        _child(span, by_id, made)
+        _child(span, by_id, made, started)
     for span in by_id.values():
         made[span.span_id].finish(end_timestamp=span.end)
     if trace.dropped:
@@ -63,12 +63,15 @@ def send(trace: Trace, root: Span, sample_rate: float, name: str, source: str) -
     started.finish(end_timestamp=root.end)
 
 
-def _child(span: Span, by_id: dict[str, Span], made: dict[str, SentrySpan]) -> SentrySpan:
-    """The Sentry span of `span`, its parent made first (a parent starts before its calls)."""
+def _child(
+    span: Span, by_id: dict[str, Span], made: dict[str, SentrySpan], root: Transaction
+) -> SentrySpan:
+    """The Sentry span of `span`, its parent made first (a parent starts before its calls); a
+    call whose parent is not among the trace's spans hangs from the transaction."""
     if span.span_id in made:
         return made[span.span_id]
     parent_span = by_id.get(span.parent_id or "")
-    parent = _child(parent_span, by_id, made) if parent_span else made[_root_id(made)]
+    parent = _child(parent_span, by_id, made, root) if parent_span else root
     child = parent.start_child(
         op=span.op, name=span.name, span_id=span.span_id, start_timestamp=span.start, origin=ORIGIN
     )
@@ -76,10 +79,6 @@ def _child(span: Span, by_id: dict[str, Span], made: dict[str, SentrySpan]) -> S
     _add_content(child, span)
     made[span.span_id] = child
     return child
-
-
-def _root_id(made: dict[str, SentrySpan]) -> str:
-    return next(iter(made))  # the transaction is made first
 
 
 def _describe(target: SentrySpan, span: Span) -> None:
@@ -106,8 +105,11 @@ def _add_content(target: SentrySpan, span: Span) -> None:
         return
     received, returned = span.messages
     chat = [{"role": m["role"], "content": _genai.plain_text([m])[0]} for m in received]
-    target.set_data(REQUEST_MESSAGES, json.dumps(chat, ensure_ascii=False))
-    target.set_data(RESPONSE_TEXT, json.dumps(_genai.plain_text(returned), ensure_ascii=False))
+    if chat:
+        target.set_data(REQUEST_MESSAGES, json.dumps(chat, ensure_ascii=False))
+    if returned:
+        text = _genai.plain_text(returned)
+        target.set_data(RESPONSE_TEXT, json.dumps(text, ensure_ascii=False))
 
 
 def transaction_source(route: str | None) -> str:

@@ -61,14 +61,9 @@ class Tracing:
     # -- a request -------------------------------------------------------------------
 
     def start_request(self, request: RequestInfo) -> None:
-        """Give the request a trace: its id, a span id for its root, what the caller said."""
-        try:
-            said = caller(request)
-            request.trace = Trace(
-                request.trace_id, new_span_id(), said.span_id, said.sentry_sampled, said.sampled
-            )
-        except Exception:
-            logger.debug("inferwatch: could not start a request's trace", exc_info=True)
+        """Give the request a trace: its id, and a span id for its root, which the request's
+        error events carry (what the caller said is read only when the request ends)."""
+        request.trace = Trace(request.trace_id, new_span_id())
 
     def finish_request(
         self, request: RequestInfo, status: int, error: BaseException | None, seconds: float
@@ -83,13 +78,19 @@ class Tracing:
             failure = error if isinstance(error, Exception) else None
             if status >= 500 or failure is not None:
                 trace.failed = True
+            said = caller(request)
+            trace.parent_span_id, trace.parent_sampled = said.span_id, said.sentry_sampled
+            trace.caller_sampled = said.sampled
+            rate = self.sampler.keep(
+                trace, lambda: _sampling_context(request, trace, status, seconds)
+            )
+            if rate is None:
+                return
             root = _request_span(request, trace, status, failure, seconds)
             if error is not None and failure is None:
                 root.attributes["inferwatch.request.cancelled"] = True
-            rate = self.sampler.keep(trace, _sampling_context(request, trace, root, status))
-            if rate is not None:
-                name = request.route or _path(request)
-                self._send(trace, root, rate, name, _sentry.transaction_source(request.route))
+            name = request.route or _path(request)
+            self._send(trace, root, rate, name, _sentry.transaction_source(request.route))
         except Exception:
             logger.debug("inferwatch: could not send a request's spans", exc_info=True)
 
@@ -138,7 +139,7 @@ class Tracing:
             return
         trace.closed = True
         trace.failed = trace.failed or span.error is not None
-        rate = self.sampler.keep(trace, _call_sampling_context(trace, span))
+        rate = self.sampler.keep(trace, lambda: _call_sampling_context(trace, span))
         if rate is not None:
             self._send(trace, span, rate, span.name, "task")
 
@@ -211,13 +212,13 @@ def _request_span(
 
 
 def _sampling_context(
-    request: RequestInfo, trace: Trace, root: Span, status: int
+    request: RequestInfo, trace: Trace, status: int, seconds: float
 ) -> dict[str, Any]:
     """What `traces_sampler` is given: Sentry's keys, and what the end of a request knows."""
     return {
         "transaction_context": {
             "name": request.route or _path(request),
-            "op": root.op,
+            "op": "http.server",
             "trace_id": trace.trace_id,
             "span_id": trace.span_id,
             "parent_span_id": trace.parent_span_id,
@@ -227,7 +228,7 @@ def _sampling_context(
             "method": request.method,
             "route": request.route,
             "status": status,
-            "duration_ms": round((root.end - root.start) * 1000, 3),
+            "duration_ms": round(seconds * 1000, 3),
         },
         "model_calls": len(trace.spans) + trace.dropped,
     }
