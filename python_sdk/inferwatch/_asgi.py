@@ -4,6 +4,8 @@ It gives each request an id (from `X-Request-ID`, `traceparent` or `sentry-trace
 and returns it in `X-Request-ID`; captures unhandled exceptions and 5xx answers with the request
 and the model context; records the route template and the duration. It never reads the request
 body and passes every message through as it comes, so streaming responses keep streaming.
+When spans go to Sentry or an OTLP endpoint (`export/`), each request is a trace, decided on
+when the request ends.
 When the app has shut down (ASGI lifespan), it writes what is still queued before the server
 hears so: uvicorn ends a worker stopped by SIGTERM by raising that signal again once the app has
 shut down, so no `atexit` handler runs, and rows of the last moments would be lost.

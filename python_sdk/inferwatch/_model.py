@@ -7,7 +7,8 @@ On an exception the record is attached to the exception, so whoever captures it 
 record goes to the store, sampled by `generations_sample_rate`, and the call is kept on its
 request, so a failure after the model answered still carries what it received and returned.
 A call made inside another (an OpenAI call inside a watched function) nests under it: the outer
-record lists it in `calls`.
+record lists it in `calls`. When spans are exported (`export/`), a finished call also becomes a
+span on its request's trace.
 """
 
 from __future__ import annotations

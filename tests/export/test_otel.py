@@ -12,12 +12,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import inferwatch
 import pytest
+import respx
 from inferwatch import ConfigError
 
 from tests.export._otlp import Receiver
 from tests.export.conftest import MODEL, chat, make_app, send
+from tests.integrations.conftest import OPENAI_URL
+from tests.integrations.test_fastapi_route import app_with_client
+from tests.integrations.test_openai import completion
 
 CALLER_TRACE, CALLER_SPAN = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
 
@@ -245,3 +250,31 @@ def test_without_an_endpoint_nothing_is_exported_and_no_opentelemetry_sdk_is_loa
     assert without == "[]"
     assert with_endpoint == "['export', 'exporter', 'sdk']"  # inferwatch.export._otel, and OTel's
     assert len(receiver.spans) == 2  # only what was sent once the endpoint was given
+
+
+def test_an_openai_call_in_a_route_is_a_span_with_what_the_client_said(
+    receiver: Receiver,
+) -> None:
+    with respx.mock(assert_all_called=False) as api:
+        api.post(OPENAI_URL + "/chat/completions").mock(
+            return_value=httpx.Response(200, json=completion('{"name": "Ann"}'))
+        )
+        app = app_with_client(api)
+        inferwatch.init(app, store=None, environ={}, otlp_endpoint=receiver.url)
+        [answer] = send(app, ("POST", "/extract", {"text": "Ann"}))
+    assert answer.status_code == 200
+    inferwatch.flush(5)
+    trace_id = answer.headers["x-request-id"]
+    receiver.wait_for(lambda: len(by_trace(receiver, trace_id)) == 2)
+    call = by_trace(receiver, trace_id)["chat gpt-4o-mini"]
+    assert call["kind"] == "client"
+    assert call["attributes"] == {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.provider.name": "openai",
+        "gen_ai.request.model": "gpt-4o-mini",
+        "gen_ai.response.model": "gpt-4o-mini-2024-07-18",
+        "gen_ai.response.id": "chatcmpl-42",
+        "gen_ai.usage.input_tokens": 21,
+        "gen_ai.usage.output_tokens": 2,
+        "inferwatch.model.status": "ok",
+    }
