@@ -13,6 +13,7 @@ depended on which configuration followed which (3 rounds spread 1.14-1.24 where,
 they spread 1.09-1.11). What a server does after answering is in its CPU figure.
 
     python benchmarks/request_overhead.py bare|sentry|inferwatch           # in-app
+    python benchmarks/request_overhead.py sentry-traced|inferwatch-traced  # spans on (TRACED)
     python benchmarks/request_overhead.py latency bare sentry inferwatch   # over HTTP, side by side
 """
 
@@ -55,11 +56,26 @@ def model(text: str) -> dict[str, Any]:
     return {"label": "positive" if score > 0.5 else "negative", "score": round(score, 4)}
 
 
+# Spans on (`python benchmarks/run.py tracing`): sentry-sdk's own tracing of the app against
+# inferwatch's, each sending every request's transaction (rate 1.0) or a tenth (0.1; inferwatch
+# holds every request's spans until it ends, to keep the failing ones); inferwatch also to an
+# OTLP endpoint. Nothing leaves the machine: both send to a DSN on a closed loopback port (their
+# sender threads, not the serving one, meet the refusal); the OTLP exporter too (its own thread).
+TRACED = {
+    "sentry-traced": 1.0,
+    "sentry-traced-0.1": 0.1,
+    "inferwatch-traced": 1.0,
+    "inferwatch-traced-0.1": 0.1,
+    "inferwatch-otlp": 1.0,
+}
+CLOSED = "127.0.0.1:9"  # the discard port, closed here: a connection is refused at once
+
+
 def build(config: str, store_dir: Path) -> Any:
     from fastapi import FastAPI
 
     predict_model = model
-    if config == "sentry":
+    if config.startswith("sentry"):
         import sentry_sdk
         from sentry_sdk.transport import Transport
 
@@ -67,13 +83,24 @@ def build(config: str, store_dir: Path) -> Any:
             def capture_envelope(self, envelope: Any) -> None:
                 pass
 
-        # sentry-sdk's defaults: the Starlette and FastAPI integrations enable themselves
-        sentry_sdk.init(dsn="https://k@o1.ingest.sentry.io/1", transport=Noop())
+        # sentry-sdk's defaults: the Starlette and FastAPI integrations enable themselves.
+        # Traced, it sends with its own transport (a queue and a thread, as inferwatch's).
+        traced = config in TRACED
+        sentry_sdk.init(
+            dsn=f"http://k@{CLOSED}/1" if traced else "https://k@o1.ingest.sentry.io/1",
+            transport=None if traced else Noop(),
+            traces_sample_rate=TRACED.get(config),
+        )
     app = FastAPI()
-    if config == "inferwatch":
+    if config.startswith("inferwatch"):
         import inferwatch
 
-        inferwatch.init(app, store=store_dir / "events.db", environ={})
+        spans: dict[str, Any] = {}
+        if config == "inferwatch-otlp":
+            spans = {"otlp_endpoint": f"http://{CLOSED}"}
+        elif config in TRACED:
+            spans = {"dsn": f"http://k@{CLOSED}/1", "traces_sample_rate": TRACED[config]}
+        inferwatch.init(app, store=store_dir / "events.db", environ={}, **spans)
         predict_model = inferwatch.watch_model("classifier")(model)
 
     @app.get("/ping")
@@ -98,7 +125,7 @@ def in_app(config: str) -> dict[str, Any]:
                 "wall_us": median([w for w, _ in runs]),
                 "cpu_us": median([c for _, c in runs]),
             }
-        if config == "inferwatch":
+        if config.startswith("inferwatch"):
             import inferwatch
             from inferwatch import _runtime
 

@@ -158,6 +158,42 @@ def request_overhead(rounds: int, raw: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def tracing(rounds: int, raw: dict[str, Any]) -> list[Row]:
+    """Spans on: inferwatch's transactions (and OTLP spans) against sentry-sdk's own tracing of
+    the same app, in-app CPU of the serving thread (the way each builds and hands off a span)."""
+    configs = ("bare", "sentry-traced", "sentry-traced-0.1", "inferwatch-traced")
+    configs += ("inferwatch-traced-0.1", "inferwatch-otlp")
+    runs: dict[str, list[dict[str, Any]]] = {c: [] for c in configs}
+    for _ in range(rounds):
+        for config in configs:
+            runs[config].append(script("request_overhead.py", config))
+    raw["tracing"] = runs
+
+    def cpu(config: str, endpoint: str) -> float:
+        return med([r[endpoint]["cpu_us"] for r in runs[config]])
+
+    rows = []
+    for endpoint, label in (("trivial", "trivial endpoint"), ("model", "model-like endpoint")):
+        bare = cpu("bare", endpoint)
+        for ours, theirs, what in (
+            ("inferwatch-traced", "sentry-traced", "every request a Sentry transaction (1.0)"),
+            ("inferwatch-traced-0.1", "sentry-traced-0.1", "a tenth kept (0.1)"),
+            ("inferwatch-otlp", "sentry-traced", "inferwatch to OTLP vs sentry-sdk at 1.0"),
+        ):
+            added, baseline = cpu(ours, endpoint) - bare, cpu(theirs, endpoint) - bare
+            rows.append(
+                Row(
+                    "Tracing",
+                    f"{label}, {what}: CPU inferwatch adds to a bare app ÷ CPU sentry-sdk's"
+                    f" FastAPI tracing adds (in-app, serving thread; bare {us(bare)})",
+                    us(added),
+                    us(baseline),
+                    added / baseline if baseline > 0 else None,
+                )
+            )
+    return rows
+
+
 def capture_cost(rounds: int, raw: dict[str, Any]) -> list[Row]:
     configs = ("none", "sentry", "sentry-nolocals", "inferwatch")
     runs: dict[str, list[dict[str, Any]]] = {c: [] for c in configs}
@@ -501,6 +537,7 @@ def sourcemaps(rounds: int, raw: dict[str, Any]) -> list[Row]:
 
 SECTIONS: dict[str, Callable[[int, dict[str, Any]], list[Row]]] = {
     "request": request_overhead,
+    "tracing": tracing,
     "capture": capture_cost,
     "redaction": redaction,
     "integrations": integration_overhead,

@@ -179,6 +179,19 @@ def test_token_counts_stay_readable_and_token_values_do_not() -> None:
     }
 
 
+def test_genai_span_data_of_token_counts_and_first_token_time_stays_readable() -> None:
+    data = {
+        "gen_ai.usage.input_tokens": 12,
+        "gen_ai.usage.output_tokens": 3,
+        "gen_ai.response.time_to_first_token": 0.25,
+    }
+    assert redact(data) == data
+    assert redact({"gen_ai.response.time_to_first_token": "tok-abc"}) == {
+        "gen_ai.response.time_to_first_token": FILTERED
+    }
+    assert is_sensitive_key("gen_ai_token") and is_sensitive_key("time_token_secret")
+
+
 def test_pair_lists_are_filtered_by_their_keys_at_any_depth() -> None:
     request = {
         "headers": [["X-Api-Key", "k1"], ["Accept", "text/html"]],

@@ -4,6 +4,8 @@ It gives each request an id (from `X-Request-ID`, `traceparent` or `sentry-trace
 and returns it in `X-Request-ID`; captures unhandled exceptions and 5xx answers with the request
 and the model context; records the route template and the duration. It never reads the request
 body and passes every message through as it comes, so streaming responses keep streaming.
+When spans go to Sentry or an OTLP endpoint (`export/`), each request is a trace, decided on
+when the request ends.
 When the app has shut down (ASGI lifespan), it writes what is still queued before the server
 hears so: uvicorn ends a worker stopped by SIGTERM by raising that signal again once the app has
 shut down, so no `atexit` handler runs, and rows of the last moments would be lost.
@@ -23,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 
 from . import _logging, _metrics, _runtime
 from ._context import RequestInfo, current_request
+from .export import _tracing
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -51,6 +54,9 @@ class Middleware:
             await self.app(scope, receive, send)
             return
         request = RequestInfo.from_scope(scope if isinstance(scope, dict) else dict(scope))
+        tracing = _tracing.current  # None unless spans go to Sentry or an OTLP endpoint
+        if tracing is not None:
+            tracing.start_request(request)
         token = current_request.set(request)
         # The request's own isolation scope, so tags, user and breadcrumbs set while serving it
         # stay with it. Unlike `sentry_sdk.isolation_scope()` this does not also fork the
@@ -69,6 +75,7 @@ class Middleware:
                 message["headers"] = [*message.get("headers", ()), header]
             await send(message)
 
+        failure: BaseException | None = None
         try:
             try:
                 await self.app(scope, receive, send_with_id)
@@ -76,10 +83,17 @@ class Middleware:
                 status = status or 500
                 if not _is_ingest(scope):
                     _capture_exception(exc)
+                failure = exc
+                raise
+            except BaseException as exc:  # cancelled: the client went away
+                failure = exc
                 raise
             if status >= 500 and not _is_ingest(scope):
                 _capture_status(request, status)
         finally:
+            if tracing is not None and not _is_ingest(scope):
+                # Before the request's scope goes: its tags and user go on the transaction.
+                tracing.finish_request(request, status, failure, time.perf_counter() - start)
             SentryScope.set_isolation_scope(outer)
             current_request.reset(token)
             _record(request, status, (time.perf_counter() - start) * 1000)

@@ -19,8 +19,8 @@ from ._types import Mask
 
 _IDS = frozenset({b"x-request-id", b"traceparent", b"sentry-trace"})
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-_TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
-_SENTRY_TRACE = re.compile(r"^([0-9a-f]{32})-[0-9a-f]{16}(?:-[01])?$")
+_TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
+_SENTRY_TRACE = re.compile(r"^([0-9a-f]{32})-([0-9a-f]{16})(?:-([01]))?$")
 # UUIDv7's version (7) and variant (0b10) bits, over random bits of the same places
 _UUID7_CLEAR = ~(0xF << 76 | 0b11 << 62)
 _UUID7_SET = 0x7 << 76 | 0b10 << 62
@@ -29,7 +29,7 @@ _UUID7_SET = 0x7 << 76 | 0b10 << 62
 class RequestInfo:
     """One HTTP request as the middleware saw it; request data is built only when needed."""
 
-    __slots__ = ("model_calls", "request_id", "scope", "trace_id")
+    __slots__ = ("model_calls", "request_id", "scope", "trace", "trace_id")
 
     def __init__(self, request_id: str, trace_id: str, scope: dict[str, Any]) -> None:
         self.request_id = request_id
@@ -38,6 +38,7 @@ class RequestInfo:
         # The request's last finished model calls (`ModelCall`s, outermost only), so that a
         # failure after a model answered still shows what the model received and returned.
         self.model_calls: list[Any] = []
+        self.trace: Any = None  # its spans until the sampling decision, when spans are exported
 
     @classmethod
     def from_scope(cls, scope: dict[str, Any]) -> RequestInfo:
@@ -125,6 +126,37 @@ def new_id() -> str:
     """
     value = time.time_ns() // 1_000_000 << 80 | random.getrandbits(80)
     return f"{value & _UUID7_CLEAR | _UUID7_SET:032x}"
+
+
+class Caller:
+    """What the caller said of the trace: its span (this request's parent), Sentry's sampling
+    decision (`sentry-trace` ...-1 or -0) and the `traceparent` sampled flag."""
+
+    __slots__ = ("sampled", "sentry_sampled", "span_id")
+
+    def __init__(
+        self, span_id: str | None, sentry_sampled: bool | None, sampled: bool | None
+    ) -> None:
+        self.span_id, self.sentry_sampled, self.sampled = span_id, sentry_sampled, sampled
+
+
+def caller(request: RequestInfo) -> Caller:
+    """The caller's part of the request's trace, from the headers that carry its trace id."""
+    headers = {n: v for n, v in request.scope["headers"] if n in _IDS}
+    found: dict[bytes, re.Match[str]] = {}
+    for name, pattern in ((b"traceparent", _TRACEPARENT), (b"sentry-trace", _SENTRY_TRACE)):
+        match = pattern.match(headers.get(name, b"").decode("latin-1").strip())
+        if match and match.group(1) == request.trace_id:
+            found[name] = match
+    if not found:
+        return Caller(None, None, None)
+    span_id = next(iter(found.values())).group(2)
+    sentry = found.get(b"sentry-trace")
+    decided = sentry.group(3) if sentry else None
+    sentry_sampled = None if decided is None else decided == "1"
+    w3c = found.get(b"traceparent")
+    flag = bool(int(w3c.group(3), 16) & 1) if w3c else sentry_sampled
+    return Caller(span_id, sentry_sampled, flag)
 
 
 def _trace_id(headers: dict[bytes, bytes]) -> str | None:

@@ -18,12 +18,14 @@ from ._forward import Forwarder
 from ._metrics_route import add_metrics_route
 from ._options import DEFAULT, Options
 from ._outbox import OUTBOX_FILE
-from ._processors import pipeline
+from ._processors import pipeline, transaction_pipeline
 from ._redact import redact_text
 from ._summary import summarize
 from ._transport import LocalTransport
 from ._types import Environ
 from .alerts import AlertConfig, Alerter
+from .export import _tracing
+from .export._setup import tracing_for
 from .store import Store
 from .store._retention import Pruner
 
@@ -44,16 +46,18 @@ def init(
     """
     opts = Options.build(environ=environ, store=store, **options)
     shutdown()
+    tracing = tracing_for(opts, endpoint_given=options.get("otlp_endpoint") is not None)
     local = Store(opts.store, queue_size=opts.queue_size) if opts.store is not None else None
     forwarder = Forwarder(opts.dsn, outbox=outbox_path(opts)) if opts.dsn else None
     pruner = Pruner(opts.store, opts.retention) if opts.store and opts.retention else None
-    _runtime.install(_runtime.Runtime(opts, local, forwarder, pruner))
+    _runtime.install(_runtime.Runtime(opts, local, forwarder, pruner, tracing))
     sentry_sdk.init(
         dsn=opts.dsn or "",
         transport=LocalTransport(local, forwarder),
         before_send=cast(Any, pipeline(opts)),
         environment=opts.environment,
         release=opts.release,
+        server_name=opts.server_name,
         sample_rate=opts.sample_rate,
         include_local_variables=opts.include_local_variables,
         # sentry-sdk's Starlette/FastAPI integration doubles the cost of a trivial request and
@@ -66,7 +70,13 @@ def init(
         include_source_context=False,
         disabled_integrations=[ModulesIntegration()],
         debug=opts.debug,
+        # Requests become transactions only through inferwatch's own decision (export/), made
+        # when each ends; sentry-sdk samples with these only the transactions the app starts.
+        traces_sample_rate=opts.traces_sample_rate if opts.sentry_tracing else None,
+        traces_sampler=opts.traces_sampler if opts.sentry_tracing else None,
+        before_send_transaction=cast(Any, transaction_pipeline(opts)),
     )
+    _tracing.install(tracing)
     # inferwatch's own log lines must not become events (a failing store would feed itself).
     ignore_logger("inferwatch")
     ignore_logger("inferwatch.request")
@@ -138,13 +148,16 @@ def add_middleware(app: Any) -> None:
 
 
 def flush(timeout: float = 5.0) -> bool:
-    """Wait until every captured event is stored (and handed to Sentry), or `timeout` passes.
+    """Wait until every captured event is stored (and handed to Sentry), and kept spans are
+    sent to the OTLP endpoint, or `timeout` passes.
 
     Returns True when the store's writer got through everything queued before the call: each
     row stored, or dropped with its reason counted (`store.stats()`, and a warning logged).
     """
     sentry_sdk.flush(timeout=timeout)
     runtime = _runtime.current()
+    if runtime is not None and runtime.tracing is not None:
+        runtime.tracing.flush(timeout)
     if runtime is None or runtime.store is None:
         return True
     return runtime.store.flush(timeout)
@@ -152,6 +165,7 @@ def flush(timeout: float = 5.0) -> bool:
 
 def shutdown(timeout: float = 5.0) -> None:
     """Drain the queues and stop inferwatch's threads (also done at interpreter exit)."""
+    _tracing.install(None)
     previous = _runtime.install(None)
     if previous is not None:
         client = sentry_sdk.get_client()

@@ -58,12 +58,14 @@ _WORDS = frozenset(["pass", "pwd", "pin", "ssn", "cvv", "cvv2", "cvc", "otp", "m
 # `max`, `count`...): any other word makes a `token` key a secret, and so does `token` alone.
 _COUNTING = frozenset({
     "tokens", "tokenizer", "max", "min", "num", "number", "count", "counts", "total", "limit",
-    "limits", "remaining", "budget", "length", "len", "usage", "used", "estimated",
+    "limits", "remaining", "budget", "length", "len", "usage", "used", "estimated", "time",
 })  # fmt: skip
+# `gen`, `ai`, `time`, `to`, `first`: the GenAI conventions' `gen_ai.usage.input_tokens` and
+# `gen_ai.response.time_to_first_token` (span data sent to Sentry) are counts and seconds too.
 _COUNT_WORDS = _COUNTING | {
     "token", "input", "output", "prompt", "completion", "cached", "cache", "reasoning", "audio",
     "text", "image", "new", "details", "per", "minute", "second", "request", "response",
-    "context", "window", "generated", "llm", "model",
+    "context", "window", "generated", "llm", "model", "gen", "ai", "to", "first",
 }  # fmt: skip
 _AUTHOR_WORDS = frozenset(["author", "authors", "authored", "authoring", "authorship"])
 _SPLIT = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")

@@ -7,7 +7,8 @@ On an exception the record is attached to the exception, so whoever captures it 
 record goes to the store, sampled by `generations_sample_rate`, and the call is kept on its
 request, so a failure after the model answered still carries what it received and returned.
 A call made inside another (an OpenAI call inside a watched function) nests under it: the outer
-record lists it in `calls`.
+record lists it in `calls`. When spans are exported (`export/`), a finished call also becomes a
+span on its request's trace.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from . import _metrics, _runtime
 from ._context import current_call, current_request
 from ._record import attach_record, error_message, note_value, within_budget
 from ._summary import Arguments, Budget, summarize
+from .export import _tracing
 
 logger = logging.getLogger("inferwatch")
 MISSING: Any = object()
@@ -48,11 +50,13 @@ class ModelCall:
         input: Any = MISSING,
         sample_rate: float | None = None,
         provider: str | None = None,
+        operation: str | None = None,
     ) -> None:
         runtime = _runtime.current()
         self.name, self.version, self.sample_rate = name, version, sample_rate
         self.provider = provider
-        self.parameters: dict[str, Any] = {}  # temperature, max tokens, tools offered...
+        # `gen_ai.operation.name` (chat, embeddings...), temperature, max tokens, tools offered...
+        self.parameters: dict[str, Any] = {"operation": operation} if operation else {}
         self.response: dict[str, Any] = {}  # the model that answered, its response id...
         self.status: str | None = None
         self.error: BaseException | None = None
@@ -74,6 +78,7 @@ class ModelCall:
         self.first_chunk_ms: float | None = None
         self.streaming = False
         self.duration_ms: float | None = None
+        self.span_id: str | None = None  # given when its span is exported (export/)
         self._start = time.perf_counter()
         self._token: Token[Any] | None = None
         if input is not MISSING:
@@ -197,6 +202,8 @@ class ModelCall:
                     self.error, self.record("error", self.error), replace=bool(self.children)
                 )
             self._keep()
+            if _tracing.current is not None:
+                _tracing.current.call_finished(self)
             if self._logging():
                 self._log(
                     "returned", status=self.status, output=self.output, duration_ms=self.duration_ms

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from ._errors import ConfigError
-from ._types import BeforeSend, Environ, Mask
+from ._types import BeforeSend, Environ, Mask, TracesSampler
 from .store._retention import Retention
 
 DEFAULT_STORE = Path(".inferwatch") / "events.db"
@@ -37,6 +37,7 @@ class Options:
     store: Path | None = DEFAULT_STORE
     environment: str | None = None
     release: str | None = None
+    server_name: str | None = None  # the host events name; None: this machine's name
     sample_rate: float = 1.0
     generations_sample_rate: float = 1.0
     include_local_variables: bool = False
@@ -58,6 +59,14 @@ class Options:
     retention: Retention | None = field(default_factory=Retention)
     integrations: tuple[Any, ...] | None = None  # None: those of installed client libraries
     default_integrations: bool = True
+    # Spans (export/): to Sentry with a DSN and a rate or sampler, to OpenTelemetry with an
+    # endpoint. None: no Sentry transactions; OTLP alone keeps every request (OTel's default).
+    traces_sample_rate: float | None = None
+    traces_sampler: TracesSampler | None = None
+    otlp_endpoint: str | None = None
+    otlp_headers: dict[str, str] = field(default_factory=dict)
+    capture_message_content: bool = False
+    service_name: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("sample_rate", "generations_sample_rate"):
@@ -68,7 +77,7 @@ class Options:
             value = getattr(self, name)
             if value is not None and not callable(value):
                 raise ConfigError(f"inferwatch: option {name!r} must be callable, got {value!r}")
-        for name in ("dsn", "environment", "release"):
+        for name in ("dsn", "environment", "release", "server_name", "service_name"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, str):
                 raise ConfigError(f"inferwatch: option {name!r} must be a string, got {value!r}")
@@ -81,6 +90,42 @@ class Options:
             )
         self._check_monitoring()
         self._check_integrations()
+        self._check_tracing()
+
+    def _check_tracing(self) -> None:
+        if self.traces_sample_rate is not None:
+            _check_rate("traces_sample_rate", self.traces_sample_rate)
+        if self.traces_sampler is not None and not callable(self.traces_sampler):
+            raise ConfigError(
+                f"inferwatch: option 'traces_sampler' must be callable, got {self.traces_sampler!r}"
+            )
+        if self.otlp_endpoint is not None:
+            parts = urlsplit(self.otlp_endpoint) if isinstance(self.otlp_endpoint, str) else None
+            if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ConfigError(
+                    "inferwatch: option 'otlp_endpoint' must be an http(s) URL such as"
+                    f" 'http://collector:4318', got {safe_url(self.otlp_endpoint)!r}"
+                )
+        headers = self.otlp_headers
+        if not isinstance(headers, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
+        ):
+            raise ConfigError(
+                "inferwatch: option 'otlp_headers' must map header names to string values"
+            )
+        object.__setattr__(self, "otlp_headers", dict(headers))
+        if not isinstance(self.capture_message_content, bool):
+            raise ConfigError(
+                "inferwatch: option 'capture_message_content' must be True or False,"
+                f" got {self.capture_message_content!r}"
+            )
+
+    @property
+    def sentry_tracing(self) -> bool:
+        """Whether requests become Sentry transactions: a DSN, and a rate or a sampler."""
+        return bool(self.dsn) and (
+            self.traces_sample_rate is not None or self.traces_sampler is not None
+        )
 
     def _check_integrations(self) -> None:
         if self.integrations is None:
@@ -128,7 +173,42 @@ class Options:
         for name, var in (("environment", "SENTRY_ENVIRONMENT"), ("release", "SENTRY_RELEASE")):
             if kwargs.get(name) is None:
                 kwargs[name] = env.get(var) or None
+        _otel_from_environment(kwargs, env)
         return cls(store=_store_path(store, env), **kwargs)
+
+
+def _otel_from_environment(kwargs: dict[str, Any], env: Environ) -> None:
+    """The standard OpenTelemetry variables, for what `init` was not given: the OTLP endpoint
+    (a base URL; `/v1/traces` and `/v1/metrics` are added), its headers, the service name and
+    whether GenAI message content is captured."""
+    if kwargs.get("otlp_endpoint") is None:
+        kwargs["otlp_endpoint"] = env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or None
+    if kwargs.get("otlp_headers") is None:
+        kwargs["otlp_headers"] = otlp_headers(env.get("OTEL_EXPORTER_OTLP_HEADERS", ""))
+    if kwargs.get("service_name") is None:
+        kwargs["service_name"] = env.get("OTEL_SERVICE_NAME") or None
+    if kwargs.get("capture_message_content") is None:
+        flag = env.get("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "")
+        kwargs["capture_message_content"] = flag.strip().lower() in CAPTURE_CONTENT_VALUES
+
+
+# `true` (the GenAI instrumentations' switch), and the newer modes that put content on spans.
+CAPTURE_CONTENT_VALUES = frozenset({"true", "1", "yes", "span_only", "span_and_event"})
+
+
+def otlp_headers(text: str) -> dict[str, str]:
+    """`OTEL_EXPORTER_OTLP_HEADERS` (`api-key=abc,x-tenant=t%201`) as a dict; a pair without
+    `=` is skipped, as the OpenTelemetry SDK skips it.
+
+    >>> otlp_headers("api-key=abc, x-tenant=t%201")
+    {'api-key': 'abc', 'x-tenant': 't 1'}
+    """
+    out = {}
+    for pair in text.split(","):
+        name, sep, value = pair.partition("=")
+        if sep and name.strip():
+            out[unquote(name.strip()).lower()] = unquote(value.strip())
+    return out
 
 
 def _store_path(store: Any, env: Environ) -> Path | None:

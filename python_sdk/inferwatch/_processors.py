@@ -14,6 +14,7 @@ from ._options import Options
 from ._record import model_record_of
 from ._redact import Work, redact, redact_text
 from ._types import Event, Hint, Mask
+from .export import _tracing
 
 Step = Callable[[Event, Hint], "Event | None"]
 
@@ -47,7 +48,14 @@ def add_request(event: Event, hint: Hint) -> Event:
     tags = event.setdefault("tags", {})
     tags["request_id"] = request.request_id
     if request.trace_id:
-        event.setdefault("contexts", {}).setdefault("trace", {})["trace_id"] = request.trace_id
+        trace = event.setdefault("contexts", {}).setdefault("trace", {})
+        trace["trace_id"] = request.trace_id
+        sampling = trace.get("dynamic_sampling_context")
+        if isinstance(sampling, dict):  # the envelope's `trace` header: the same trace, too
+            trace["dynamic_sampling_context"] = {**sampling, "trace_id": request.trace_id}
+        if request.trace is not None:  # spans are exported: the request's root span, which
+            trace["span_id"] = request.trace.span_id  # is how Sentry links the two
+            trace.pop("parent_span_id", None)
     return event
 
 
@@ -164,12 +172,29 @@ def _redact_frame(frame: Any, mask: Mask | None, work: Work) -> Any:
     return {**frame, "vars": redact(frame["vars"], mask, work)}
 
 
+def note_on_trace(event: Event, hint: Hint) -> Event:
+    """Tell the request's trace an error was captured: it is kept, and shows the error."""
+    if _tracing.current is not None:
+        _tracing.current.error_captured(event)
+    return event
+
+
 def pipeline(options: Options) -> Callable[[Event, Hint], Event | None]:
-    """The steps in order; the user's own `before_send` runs last, on redacted data."""
+    """The steps in order; the user's own `before_send` runs last, on redacted data, and an
+    event it keeps is noted on the request's trace."""
     steps: list[Step] = [add_request, add_model_context, add_source_context, redactor(options)]
     if options.before_send is not None:
         steps.append(options.before_send)
+    steps.append(note_on_trace)
+    return _chain(steps)
 
+
+def transaction_pipeline(options: Options) -> Callable[[Event, Hint], Event | None]:
+    """What a transaction goes through (`before_send_transaction`): the request, redaction."""
+    return _chain([add_request, redactor(options)])
+
+
+def _chain(steps: list[Step]) -> Callable[[Event, Hint], Event | None]:
     def before_send(event: Event, hint: Hint) -> Event | None:
         for step in steps:
             result = step(event, hint)

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from ._forward import Forwarder
 from ._options import Options
 from ._summary import Budget
 from .store import Store
 from .store._retention import Pruner
+
+if TYPE_CHECKING:
+    from .export._tracing import Tracing
 
 
 @dataclass(frozen=True)
@@ -18,19 +22,25 @@ class Runtime:
     store: Store | None
     forwarder: Forwarder | None
     pruner: Pruner | None = None
+    tracing: Tracing | None = None
 
     @cached_property  # read by every watched model call
     def budget(self) -> Budget:
         return Budget(field_chars=self.options.max_field_chars, mask=self.options.mask)
 
     def drain(self, timeout: float = 5.0) -> None:
-        """Write what is queued: rows to the store, envelopes for Sentry to the outbox."""
+        """Write what is queued: rows to the store, envelopes for Sentry to the outbox, spans
+        to the OTLP endpoint."""
         if self.store is not None:
             self.store.flush(timeout)
         if self.forwarder is not None:
             self.forwarder.persist(timeout)
+        if self.tracing is not None:
+            self.tracing.flush(timeout)
 
     def close(self, timeout: float = 5.0) -> None:
+        if self.tracing is not None:
+            self.tracing.close(timeout)
         if self.pruner is not None:
             self.pruner.close(timeout)
         if self.store is not None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ._ids import port_argument
+from ._options import otlp_headers
 from .alerts import AlertConfig
 from .alerts import add_arguments as add_alert_arguments
 from .alerts import config_from_args as alert_config_from_args
@@ -40,6 +41,8 @@ class ServeConfig:
     retention_every_s: float = 600.0
     alerts: AlertConfig = field(default_factory=AlertConfig)
     sourcemaps: tuple[Path, ...] = ()
+    otlp_endpoint: str | None = None  # browser generations as spans to this OTLP/HTTP endpoint
+    otlp_headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def loopback(self) -> bool:
@@ -110,6 +113,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="issues the ingest key may open a minute; events past it that would open more are"
         " dropped, events of known issues are kept; 0: no cap (default %(default)d)",
     )
+    parser.add_argument(
+        "--otlp-endpoint",
+        metavar="URL",
+        help="send the browser's generation timing as spans to this OTLP/HTTP endpoint, e.g."
+        " http://collector:4318 (or OTEL_EXPORTER_OTLP_ENDPOINT; needs inferwatch[otel])",
+    )
     parser.add_argument("--max-events", type=int, default=Retention.max_events)
     parser.add_argument("--max-events-per-issue", type=int, default=Retention.max_events_per_issue)
     parser.add_argument("--max-age-days", type=float, default=Retention.max_age_days)
@@ -126,7 +135,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> ServeConfig:
-    """The config of parsed `serve` flags; the token may come from `INFERWATCH_TOKEN`.
+    """The config of parsed `serve` flags; the token may come from `INFERWATCH_TOKEN`, the OTLP
+    endpoint and its headers from `OTEL_EXPORTER_OTLP_ENDPOINT` and `_HEADERS`.
 
     >>> config_from_args(parser.parse_args(["serve"]), os.environ)  # doctest: +SKIP
     """
@@ -150,4 +160,6 @@ def config_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> Se
         ),
         alerts=alert_config_from_args(args),
         sourcemaps=tuple(args.sourcemaps),
+        otlp_endpoint=args.otlp_endpoint or environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or None,
+        otlp_headers=otlp_headers(environ.get("OTEL_EXPORTER_OTLP_HEADERS", "")),
     )

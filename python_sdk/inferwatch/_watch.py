@@ -19,17 +19,32 @@ def model_context(
     input: Any = MISSING,
     version: str | None = None,
     sample_rate: float | None = None,
+    operation: str | None = None,
+    provider: str | None = None,
 ) -> ModelCall:
-    """Record one model call in a `with` (or `async with`) block.
+    """Record one model call in a `with` (or `async with`) block. `operation` and `provider`
+    name it as spans do (`gen_ai.operation.name`, default `chat`; `gen_ai.provider.name`).
 
     >>> with inferwatch.model_context("ranker", input=query) as call:  # doctest: +SKIP
     ...     call.set_output(ranked)
     """
-    return ModelCall(name, version=version, input=input, sample_rate=sample_rate)
+    return ModelCall(
+        name,
+        version=version,
+        input=input,
+        sample_rate=sample_rate,
+        operation=operation,
+        provider=provider,
+    )
 
 
 def watch_model(
-    name: str, version: str | None = None, *, sample_rate: float | None = None
+    name: str,
+    version: str | None = None,
+    *,
+    sample_rate: float | None = None,
+    operation: str | None = None,
+    provider: str | None = None,
 ) -> Callable[[F], F]:
     """Record every call of a function that runs a model: sync, async, or a (async) generator.
 
@@ -46,6 +61,8 @@ def watch_model(
                 version=version,
                 sample_rate=sample_rate,
                 input=Unbound(signature, args, kwargs),
+                operation=operation,
+                provider=provider,
             )
 
         if inspect.isasyncgenfunction(fn):

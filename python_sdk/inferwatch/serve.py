@@ -15,6 +15,8 @@ import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI
 from starlette.requests import Request
@@ -32,6 +34,9 @@ from .dashboard._auth import NEEDS_TOKEN_BEHIND_PROXY
 from .sourcemaps._upload import upload_router
 from .store import Store, _schema
 from .store._retention import Pruner
+
+if TYPE_CHECKING:
+    from .export._browser import GenerationSpans
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -69,6 +74,7 @@ def build(config: ServeConfig) -> Served:
         )
     _prepare_store(config.store)
     key = config.key or load_or_create_key(config.store)
+    spans = _generation_spans(config)
     collector = Collector(
         Store(config.store),
         CollectorConfig(
@@ -83,6 +89,7 @@ def build(config: ServeConfig) -> Served:
             max_new_issues_per_minute=config.max_new_issues_per_minute,
             sourcemap_dirs=config.sourcemaps,
         ),
+        generation_spans=spans,
     )
     access = Access(token=config.token, loopback=config.loopback)
     app = create_app(collector)
@@ -101,6 +108,29 @@ def build(config: ServeConfig) -> Served:
     enable_metrics()  # the collector feeds the browser metrics
     served.alerter = _start_alerter(config, collector.store)
     return served
+
+
+def _generation_spans(config: ServeConfig) -> GenerationSpans | None:
+    """The browser's generations as spans, with `--otlp-endpoint` (the OpenTelemetry SDK is
+    imported only then)."""
+    if not config.otlp_endpoint:
+        return None
+    parts = urlsplit(config.otlp_endpoint)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            "inferwatch: --otlp-endpoint must be an http(s) URL such as http://collector:4318,"
+            f" got {config.otlp_endpoint!r}"
+        )
+    try:
+        from .export._browser import GenerationSpans
+        from .export._otel import OtlpExporter
+    except ImportError as exc:
+        raise ConfigError(
+            "inferwatch: --otlp-endpoint needs the OpenTelemetry SDK: pip install 'inferwatch[otel]'"
+        ) from exc
+    resource = {"service.name": "inferwatch-browser"}
+    exporter = OtlpExporter(config.otlp_endpoint, config.otlp_headers, resource, metrics=False)
+    return GenerationSpans(exporter)
 
 
 def _start_alerter(config: ServeConfig, store: Store) -> Alerter | None:
@@ -184,6 +214,11 @@ def banner(served: Served) -> str:
             f"  sourcemaps  {folder}" + ("" if folder.is_dir() else "   (no such folder yet)")
             for folder in config.sourcemaps
         ],
+        *(
+            [f"  otlp        {config.otlp_endpoint}   (browser generations)"]
+            if config.otlp_endpoint
+            else []
+        ),
         "",
         "Paste this into your page:",
         f"  {snippet_tag(url, served.key)}",

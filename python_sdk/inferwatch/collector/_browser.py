@@ -112,6 +112,8 @@ def browser_router(collector: Collector) -> APIRouter:
         forwarding = errors and collector.forwarder is not None
         if forwarding and not await run_in_threadpool(collector.forward_events, errors):
             return refuse(503, "the forwarding outbox cannot take events now")
+        if collector.generation_spans is not None:
+            collector.generation_spans.export([d for kind, d in rows if kind == "generation"])
         if _metrics.enabled:
             _metrics.observe_browser(rows, len(invalid))
         accepted = len(events) - len(invalid) - dropped - noise
@@ -251,6 +253,7 @@ def _redacted_row(event: schema.BrowserEvent, user_agent: str | None) -> Row:
                 "trace_id": event.trace_id,
                 "request_id": event.request_id or event.trace_id,
                 "session_id": event.session,
+                "span_id": event.span_id,  # not stored: for the span sent to OTLP
             }
         )
     data = event.model_dump(exclude={"type", "ts", "session", "url"}, exclude_none=True)

@@ -93,6 +93,8 @@ class GenerationEvent(_Event):
     first_token_ms: Ms | None = None
     attrs: dict[str, Short | int | float | bool | None] = {}
     trace_id: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")] | None = None
+    # the span id the snippet put in `traceparent`: the generation's span, the request's parent
+    span_id: Annotated[str, Field(pattern=r"^[0-9a-f]{16}$")] | None = None
     request_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9._:-]{1,128}$")] | None = None
     output_tokens: Annotated[int, Field(ge=0, le=2**63 - 1)] | None = None
 

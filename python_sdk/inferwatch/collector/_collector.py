@@ -6,7 +6,7 @@ import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from sentry_sdk.envelope import Envelope
 
@@ -21,6 +21,9 @@ from ._flood import RateLimiter
 from ._new_issues import NewIssueLimit
 from ._refusals import Refusals
 
+if TYPE_CHECKING:
+    from ..export._browser import GenerationSpans
+
 
 @dataclass
 class Collector:
@@ -33,6 +36,7 @@ class Collector:
     store: Store
     config: CollectorConfig
     forwarder: Forwarder | None = None
+    generation_spans: GenerationSpans | None = None  # browser generations to OTLP, when set
     limiter: RateLimiter = field(init=False)
     new_issues: NewIssueLimit = field(init=False)
     refusals: Refusals = field(default_factory=Refusals, init=False)
@@ -64,12 +68,14 @@ class Collector:
 
     def close(self, timeout: float = 5.0) -> None:
         """Stop the forwarders (what they could not send waits in the outbox for next time)
-        and the watch on the source map folders."""
+        and the watch on the source map folders, and send the generation spans still queued."""
         self.sourcemaps.close(timeout)
         with self._lock:
             forwarders = [*self._tunnels.values(), *([self.forwarder] if self.forwarder else [])]
         for forwarder in forwarders:
             forwarder.close(timeout)
+        if self.generation_spans is not None:
+            self.generation_spans.close(timeout)
 
     def forward_events(self, events: list[Event]) -> bool:
         """Hand stored events, as stored (redacted), to the forwarder and wait for its outbox
