@@ -36,6 +36,7 @@ from ._guards import (
     read_body,
     uninstrumented,
 )
+from ._normalize import NotNormalized, normalized
 from ._repair import Repairs, may_need_repair, processing_errors, repair
 from ._stack import parse_stack
 
@@ -62,6 +63,8 @@ def browser_router(collector: Collector) -> APIRouter:
         def answer(status: int, body: dict[str, Any], **extra: str) -> JSONResponse:
             if status >= 400:
                 collector.count(f"refused_{status}")
+                collector.record_refusal(status)
+            collector.flush_counts()
             return JSONResponse(body, status, headers={**headers, **extra})
 
         if not origin_allowed(origin, config):
@@ -103,6 +106,7 @@ def browser_router(collector: Collector) -> APIRouter:
         if _metrics.enabled:
             _metrics.observe_browser(rows, len(invalid))
         accepted = len(events) - len(invalid) - dropped
+        collector.record_batch("browser", len(events), accepted, len(invalid), dropped)
         collector.count("browser_accepted", accepted)
         collector.count("browser_invalid", len(invalid))
         if repaired:
@@ -188,9 +192,13 @@ def _rows(raw_events: list[Any], suspect: bool) -> tuple[list[Row], list[str], i
         except RecursionError:
             invalid.append(f"event {i}: nested too deeply")
             continue
-        kind, data = to_row(event)
+        try:
+            kind, data = to_row(event)
+        except NotNormalized as exc:
+            invalid.append(f"event {i}: {exc}")
+            continue
         if repairs and kind == "event":  # the batch's paths are not the event's: `errors`
-            data["errors"] = processing_errors(repairs)
+            data["errors"] = [*(data.get("errors") or []), *processing_errors(repairs)]
         problem = unstorable(kind, data)
         if problem:  # never seen once repaired; a 200 must not count what the writer drops
             invalid.append(f"event {i}: {problem}")
@@ -214,8 +222,8 @@ def to_row(event: schema.BrowserEvent) -> Row:
 
 
 def _redacted_row(event: schema.BrowserEvent) -> Row:
-    if isinstance(event, schema.ErrorEvent):
-        return "event", redact(to_sentry_event(event))
+    if isinstance(event, schema.ErrorEvent):  # read by Sentry's normalizer like any SDK's
+        return "event", redact(normalized(to_sentry_event(event)))
     if isinstance(event, schema.GenerationEvent):
         return "generation", redact(
             {
