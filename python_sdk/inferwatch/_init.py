@@ -25,7 +25,7 @@ from ._transport import LocalTransport
 from ._types import Environ
 from .alerts import AlertConfig, Alerter
 from .store import Store
-from .store._retention import Pruner
+from .store._pruner import Pruner
 
 logger = logging.getLogger("inferwatch")
 _alerter: Alerter | None = None

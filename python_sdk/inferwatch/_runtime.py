@@ -9,7 +9,7 @@ from ._forward import Forwarder
 from ._options import Options
 from ._summary import Budget
 from .store import Store
-from .store._retention import Pruner
+from .store._pruner import Pruner
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ import pytest
 from inferwatch import ConfigError
 from inferwatch.cli import main
 from inferwatch.store import Store
-from inferwatch.store._retention import Pruner, Retention, apply_retention
+from inferwatch.store._pruner import Pruner
+from inferwatch.store._retention import Retention, apply_retention
 
 from tests.conftest import rows
 
