@@ -66,7 +66,9 @@ def sort_items(envelope: Envelope, normalizer: Normalizer, limits: Limits) -> So
         out.outcomes.append(("received", kind, ""))
         if kind == "event":
             _event_item(item, normalizer, limits, header_id, out)
-    event_id = header_id or (out.events[0]["event_id"] if out.events else None)
+    # Attachments go with an event stored from this envelope (a transaction's are dropped with it).
+    ids = [e["event_id"] for e in out.events]
+    event_id = (header_id if header_id in ids else ids[0]) if ids else None
     for item in envelope.items:
         kind = item_type_label(item.type)
         if kind != "event":
