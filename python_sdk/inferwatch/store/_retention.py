@@ -23,7 +23,6 @@ from . import _schema
 logger = logging.getLogger("inferwatch")
 _CHUNK = 5000  # rows deleted a transaction, so ingest never waits long for the write lock
 _SIDE_TABLES = ("generations", "usage", "requests", "browser_activity", "feedback")
-MAX_ATTACHMENT_BYTES = 256 * 1024 * 1024  # all attachments together; the oldest go first
 _ORPHAN_GRACE = 3600.0  # an attachment may come before its event; an hour later it is an orphan
 
 
@@ -31,16 +30,19 @@ _ORPHAN_GRACE = 3600.0  # an attachment may come before its event; an hour later
 class Retention:
     """How much the store keeps.
 
+    `max_attachment_bytes` bounds all the attachments together; the oldest go first.
+
     >>> Retention(max_events=100_000, max_events_per_issue=500, max_age_days=14)
-    Retention(max_events=100000, max_events_per_issue=500, max_age_days=14)
+    Retention(max_events=100000, max_events_per_issue=500, max_age_days=14, max_attachment_bytes=268435456)
     """
 
     max_events: int = 200_000
     max_events_per_issue: int = 1_000
     max_age_days: float = 30.0
+    max_attachment_bytes: int = 256 * 1024 * 1024
 
     def __post_init__(self) -> None:
-        for name in ("max_events", "max_events_per_issue", "max_age_days"):
+        for name in ("max_events", "max_events_per_issue", "max_age_days", "max_attachment_bytes"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
                 raise ConfigError(f"inferwatch: retention {name} must be positive, got {value!r}")
@@ -52,7 +54,7 @@ def apply_retention(
     """Delete what `policy` does not keep; returns the rows deleted by reason.
 
     `total` counts the events of deleted issues too; `issues` the issues deleted whole;
-    `attachments` those deleted with their event, by age, or past `MAX_ATTACHMENT_BYTES`.
+    `attachments` those deleted with their event, by age, or past `max_attachment_bytes`.
 
     >>> apply_retention(".inferwatch/events.db", Retention())  # doctest: +SKIP
     {'age': 0, 'per_issue': 12, 'total': 0, 'side_rows': 0, 'issues': 0, 'attachments': 0}
@@ -68,7 +70,9 @@ def apply_retention(
         deleted["total"], issues = _cap_total(conn, policy.max_events)
         deleted["side_rows"] = _delete_old_side_rows(conn, cutoff)
         deleted["issues"] = issues
-        deleted["attachments"] = _trim_attachments(conn, cutoff, now_or(now))
+        deleted["attachments"] = _trim_attachments(
+            conn, cutoff, now_or(now), policy.max_attachment_bytes
+        )
         _trim_counters(conn, cutoff, policy.max_events_per_issue)
     finally:
         conn.close()
@@ -242,9 +246,9 @@ def now_or(now: float | None) -> float:
     return time.time() if now is None else now
 
 
-def _trim_attachments(conn: sqlite3.Connection, cutoff: float, now: float) -> int:
-    """Attachments older than `cutoff`, those whose event is gone, then the oldest past
-    `MAX_ATTACHMENT_BYTES` in all."""
+def _trim_attachments(conn: sqlite3.Connection, cutoff: float, now: float, cap: int) -> int:
+    """Attachments older than `cutoff`, those whose event is gone, then the oldest past `cap`
+    bytes in all."""
     deleted = _delete_in_chunks(
         conn,
         "DELETE FROM attachments WHERE id IN (SELECT a.id FROM attachments a"
@@ -253,13 +257,13 @@ def _trim_attachments(conn: sqlite3.Connection, cutoff: float, now: float) -> in
         (cutoff, now - _ORPHAN_GRACE),
     )
     total = conn.execute("SELECT coalesce(sum(size), 0) FROM attachments").fetchone()[0]
-    while total > MAX_ATTACHMENT_BYTES:
+    while total > cap:
         oldest = conn.execute(
             "SELECT id, size FROM attachments ORDER BY timestamp, id LIMIT 100"
         ).fetchall()
         if not oldest:
             break
-        over, ids = total - MAX_ATTACHMENT_BYTES, []
+        over, ids = total - cap, []
         for row_id, size in oldest:
             if over <= 0:
                 break
