@@ -37,7 +37,7 @@ from ._guards import (
     origin_allowed,
     uninstrumented,
 )
-from ._normalize import Arrival, Normalizer
+from ._normalize import Arrival, Normalizer, normalizer_for
 from ._refused import Refused
 from ._sentry_request import (
     check_key,
@@ -116,7 +116,7 @@ async def _ingest(
     data = await read_decoded(body)
     envelope = parsed(collector, client, data, legacy=legacy)
     project = int(project_id) if len(project_id) < 19 else None
-    normalizer = Normalizer(arrival(collector, request, project))
+    normalizer = normalizer_for(arrival(collector, request, project))
     items = await _keep(collector, key, envelope, normalizer, len(data))
     if items.invalid and not items.events:  # a 200 says an event was stored: none was
         raise Refused(400, f"the event cannot be stored: {items.invalid[0]}")

@@ -24,7 +24,7 @@ from ._collector import Collector
 from ._events import Sorted, header_event_id, sort_items
 from ._flood import before_body, charge
 from ._guards import IngestRoute, cors_headers, origin_allowed, uninstrumented
-from ._normalize import Normalizer
+from ._normalize import Normalizer, normalizer_for
 from ._refused import Refused
 from ._sentry import arrival, limits, persist_forwarded, store_sorted
 from ._sentry_request import envelope_cost, parse_envelope, read_decoded, refuse_if, tunnel_dsn
@@ -78,7 +78,7 @@ async def _tunnel(collector: Collector, request: Request) -> Any:
     envelope = parse_envelope(data)
     tokens = envelope_cost(envelope, len(data))
     refuse_if(charge(collector.limiter, client, tokens, envelope.categories))
-    normalizer = Normalizer(arrival(collector, request, None))
+    normalizer = normalizer_for(arrival(collector, request, None))
     items, forwarded = await run_in_threadpool(_prepare, collector, envelope, data, normalizer)
     if forwarded is not None:  # None: every item was dropped, nothing is left to forward
         forwarder = collector.tunnel_forwarder(dsn)
