@@ -225,3 +225,14 @@ def test_importing_inferwatch_does_not_load_sentrys_normalizer() -> None:
         "assert 'sentry_relay' not in sys.modules, 'loaded'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+async def test_a_secret_deep_in_a_structure_is_filtered_by_its_key_after_normalization(
+    client: httpx.AsyncClient, store_path: Path
+) -> None:
+    deep: Any = {"session_token": "Qz-deep-secret-9", "api_key": ["Qz-list-secret-9"]}
+    for name in ("a", "b", "c", "d", "e", "f"):
+        deep = {name: deep}
+    await send(client, {"message": "deep secret", "extra": {"deep": deep}, "contexts": {"c": deep}})
+    [saved] = stored(store_path)
+    assert "Qz-" not in json.dumps(saved)

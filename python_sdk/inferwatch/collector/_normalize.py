@@ -4,9 +4,9 @@
 `StoreNormalizer` turns legacy payloads (`sentry.interfaces.Exception`, `...Message`, a top-level
 `stacktrace` beside one exception) into today's schema, formats `logentry` from its params,
 reads `level: 40` as `error`, sets `platform: other` when it is missing, replaces an invalid
-`event_id`, clamps timestamps too far in the past or future to the time the event arrived,
-trims what is too large, and fills `contexts.browser`, `os` and `device` from a user agent. What
-it changed is recorded in the event's `errors` and `_meta`, as in Sentry.
+`event_id`, clamps timestamps too far in the past or future to the time the event arrived, and
+fills `contexts.browser`, `os` and `device` from a user agent. What it changed is recorded in
+the event's `errors` and `_meta`, as in Sentry.
 
 It is imported on the first event, never on `import inferwatch` (its wheel is 22 MB of native
 code, and the SDK has no use for it).
@@ -149,7 +149,10 @@ def _config(arrival: Arrival) -> dict[str, Any]:
         "max_secs_in_past": int(arrival.max_age_days * 86400),
         "max_secs_in_future": MAX_SECS_IN_FUTURE,
         "normalize_user_agent": True,
-        "enable_trimming": True,  # Sentry's size limits: a 20,000-character extra is cut, noted
+        # No trimming: Sentry's would write a structure nested past its depth limits as JSON
+        # text, where the key rules of redaction (which runs next) no longer see a secret's key.
+        # The collector bounds an event's size itself (`max_event_bytes`).
+        "enable_trimming": False,
     }
     if arrival.user_agent:
         config["user_agent"] = arrival.user_agent[:1024]
