@@ -245,12 +245,19 @@ def test_prune_applies_the_retention_rules_once(
         )
     store = str(seeded.store)
     deleted = json.loads(run(capsys, "prune", "--store", store, "--max-events", "2", "--json"))
-    assert deleted == {"age": 0, "per_issue": 0, "total": 2, "side_rows": 0, "issues": 0}
+    assert deleted == {
+        "age": 0,
+        "per_issue": 0,
+        "total": 2,
+        "side_rows": 0,
+        "issues": 0,
+        "attachments": 0,
+    }
     per_issue = rows(seeded.store, "SELECT issue_id, COUNT(*) AS n FROM events GROUP BY 1")
     assert [r["n"] for r in per_issue] == [1, 1]  # every issue keeps its newest event
     assert (
         run(capsys, "prune", "--store", store).strip()
-        == "0 age, 0 per issue, 0 total, 0 side rows, 0 issues"
+        == "0 age, 0 per issue, 0 total, 0 side rows, 0 issues, 0 attachments"
     )
 
 
@@ -378,7 +385,9 @@ def test_a_newline_in_any_event_field_forges_no_row_in_issues_show_or_tail(
         "f\\x1b[2J",
     ):
         assert written_out in shown
-    assert "request_id=req\\nforged" in shown and "k\\n=v\\r" in shown
+    # Tags with a newline are invalid to Sentry's normalizer: dropped at the door, noted in
+    # `errors`, so none reaches `show` or `tail`; the model context's name still tries.
+    assert "model: m\\nx" in shown
     with tail(seeded.store, "--last", "1", "--interval", "0.1") as process:
         assert process.stdout is not None
         try:
@@ -386,7 +395,7 @@ def test_a_newline_in_any_event_field_forges_no_row_in_issues_show_or_tail(
         finally:
             stop(process)
         rest = process.stdout.read()  # after Ctrl-C: nothing more was printed
-    assert "ValueError\\r\\nForged: evil row\\n9999" in line and "[req\\nforged]" in line
+    assert "ValueError\\r\\nForged: evil row\\n9999" in line
     assert not UNSAFE.search(line.rstrip("\n")) and rest == ""
 
 

@@ -27,7 +27,7 @@ from .alerts import AlertConfig, Alerter
 from .export import _tracing
 from .export._setup import tracing_for
 from .store import Store
-from .store._retention import Pruner
+from .store._pruner import Pruner
 
 logger = logging.getLogger("inferwatch")
 _alerter: Alerter | None = None

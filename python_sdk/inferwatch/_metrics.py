@@ -223,7 +223,9 @@ def observe_browser(rows: Iterable[tuple[str, dict[str, Any]]], invalid: int) ->
         if kind == "generation":
             _observe_browser_generation(inst, data)
         elif kind == "event":
-            values = (data.get("exception") or {}).get("values") or [{}]
+            # Sentry's normalizer leaves `null` where an exception was invalid
+            listed = (data.get("exception") or {}).get("values") or []
+            values = [v for v in listed if isinstance(v, dict)] or [{}]
             inst.browser_errors.labels(inst.browser_error_types(values[-1].get("type"))).inc()
         elif kind == "activity" and data.get("type") == "pageview":
             inst.browser_page_views.inc()

@@ -10,12 +10,13 @@ a fresh registry that reads all workers' files (see docs/monitoring.md for the g
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any
 
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, multiprocess
 from prometheus_client.core import Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.registry import Collector
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -48,8 +49,9 @@ class _Joined:
                 yield metric
 
 
-def scrape(sources: Sources = runtime_sources) -> bytes:
-    """The text exposition of every metric, built from a registry made for this scrape."""
+def scrape(sources: Sources = runtime_sources, extra: Sequence[Collector] = ()) -> bytes:
+    """The text exposition of every metric, built from a registry made for this scrape;
+    `extra` collectors (the collector's ingest counts) are added to it."""
     registry = CollectorRegistry(auto_describe=False)
     if multiprocess_mode():
         file_mirror(sources).sync()  # this worker's health is current; the others' within seconds
@@ -57,16 +59,18 @@ def scrape(sources: Sources = runtime_sources) -> bytes:
     else:
         registry.register(_Joined(REGISTRY_OWN, REGISTRY))
         registry.register(HealthCollector(sources))
+    for collector in extra:
+        registry.register(collector)
     return generate_latest(registry)
 
 
 def metrics_endpoint(
-    sources: Sources = runtime_sources,
+    sources: Sources = runtime_sources, extra: Sequence[Collector] = ()
 ) -> Callable[[Request], Any]:
     """A Starlette endpoint (`async def (request) -> Response`) serving `scrape(sources)`."""
 
     async def endpoint(request: Request) -> Response:
-        body = await run_in_threadpool(scrape, sources)
+        body = await run_in_threadpool(scrape, sources, extra)
         return Response(body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     return endpoint

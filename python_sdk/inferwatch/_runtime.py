@@ -10,7 +10,7 @@ from ._forward import Forwarder
 from ._options import Options
 from ._summary import Budget
 from .store import Store
-from .store._retention import Pruner
+from .store._pruner import Pruner
 
 if TYPE_CHECKING:
     from .export._tracing import Tracing

@@ -37,6 +37,7 @@ class ServeConfig:
     rate_limit: float = CollectorConfig.rate_per_second
     rate_burst: int = CollectorConfig.rate_burst
     max_new_issues_per_minute: int = CollectorConfig.max_new_issues_per_minute
+    max_attachment_bytes: int = CollectorConfig.max_attachment_bytes
     retention: Retention = field(default_factory=Retention)
     retention_every_s: float = 600.0
     alerts: AlertConfig = field(default_factory=AlertConfig)
@@ -119,6 +120,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="send the browser's generation timing as spans to this OTLP/HTTP endpoint, e.g."
         " http://collector:4318 (or OTEL_EXPORTER_OTLP_ENDPOINT; needs inferwatch[otel])",
     )
+    parser.add_argument(
+        "--max-attachment-bytes",
+        type=int,
+        default=CollectorConfig.max_attachment_bytes,
+        metavar="N",
+        help="largest attachment (a log file, a screenshot, a minidump) a Sentry SDK may store"
+        " beside its event, kept as sent and only ever offered as a download; 0 stores none"
+        " (default %(default)d)",
+    )
     parser.add_argument("--max-events", type=int, default=Retention.max_events)
     parser.add_argument("--max-events-per-issue", type=int, default=Retention.max_events_per_issue)
     parser.add_argument("--max-age-days", type=float, default=Retention.max_age_days)
@@ -153,6 +163,7 @@ def config_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> Se
         rate_limit=args.rate_limit,
         rate_burst=args.rate_burst,
         max_new_issues_per_minute=args.max_new_issues_per_minute,
+        max_attachment_bytes=args.max_attachment_bytes,
         retention=Retention(
             max_events=args.max_events,
             max_events_per_issue=args.max_events_per_issue,

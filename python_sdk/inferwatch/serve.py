@@ -29,11 +29,12 @@ from ._metrics_route import metrics_endpoint
 from ._serve_config import ServeConfig, add_arguments, config_from_args
 from .alerts import Alerter
 from .collector import Collector, CollectorConfig, create_app, load_or_create_key
+from .collector._normalize import relay
 from .dashboard import Access, dashboard_router
 from .dashboard._auth import NEEDS_TOKEN_BEHIND_PROXY
 from .sourcemaps._upload import upload_router
 from .store import Store, _schema
-from .store._retention import Pruner
+from .store._pruner import Pruner
 
 if TYPE_CHECKING:
     from .export._browser import GenerationSpans
@@ -88,9 +89,12 @@ def build(config: ServeConfig) -> Served:
             rate_burst=config.rate_burst,
             max_new_issues_per_minute=config.max_new_issues_per_minute,
             sourcemap_dirs=config.sourcemaps,
+            max_attachment_bytes=config.max_attachment_bytes,
+            max_event_age_days=config.retention.max_age_days,
         ),
         generation_spans=spans,
     )
+    relay()  # Sentry's normalizer, loaded now: a missing one is said at start, not per event
     access = Access(token=config.token, loopback=config.loopback)
     app = create_app(collector)
     tag = snippet_tag(config.public_url, key)
@@ -103,7 +107,8 @@ def build(config: ServeConfig) -> Served:
         return collector.store, collector.forwarder  # what /metrics reports the health of
 
     # A route, not a mount: a mount answers `/metrics` with a redirect to `/metrics/`.
-    app.add_route("/metrics", _guarded(metrics_endpoint(sources), access), include_in_schema=False)
+    endpoint = metrics_endpoint(sources, extra=(collector.ingest,))
+    app.add_route("/metrics", _guarded(endpoint, access), include_in_schema=False)
     served.pruner = Pruner(config.store, config.retention, every=config.retention_every_s)
     enable_metrics()  # the collector feeds the browser metrics
     served.alerter = _start_alerter(config, collector.store)

@@ -227,11 +227,14 @@ def test_browser_errors_carry_the_page_the_user_agent_and_console_errors_with_an
     assert any("a plain line about" in c for c in crumbs)
     for event in by_title.values():
         user_agent, connection = seen
-        assert event["request"]["headers"] == {
+        assert dict(event["request"]["headers"]) == {
             "User-Agent": user_agent,
             "Referer": "https://search.example/results?q=ai",
         }
-        page_context = {"viewport": "390x844"}
+        # Sentry's normalizer reads the user agent into the browser's and the OS's contexts
+        assert "Chrome" in event["contexts"]["browser"]["name"]  # HeadlessChrome here
+        assert event["contexts"]["os"]["name"]
+        page_context = {"type": "page", "viewport": "390x844"}
         if connection:
             page_context["effective_connection_type"] = connection
         assert event["contexts"]["page"] == page_context

@@ -240,6 +240,7 @@ def test_maps_uploaded_after_the_crash_resolve_it_and_its_next_crash_joins_its_i
     assert_classify_resolved(again[-1])
     with open_readonly(store) as conn:
         issues = conn.execute("SELECT count, culprit FROM issues").fetchall()
-    assert [(i["count"], i["culprit"].endswith("src/App.jsx in classify")) for i in issues] == [
-        (2, True)
-    ]
+    assert [
+        (i["count"], i["culprit"].startswith("classify(") and i["culprit"].endswith("src/App.jsx)"))
+        for i in issues
+    ] == [(2, True)]

@@ -51,18 +51,22 @@ async def test_a_browser_error_carries_the_page_the_user_agent_and_the_release(
         environment="staging",
     )
     stored = await stored_error(store_path, sent, CHROME_UA)
-    assert stored["request"] == {
+    assert stored["request"] == {  # as Sentry's normalizer writes headers: sorted name pairs
         "url": f"{PAGE}/chat",
-        "headers": {"User-Agent": CHROME_UA, "Referer": "https://search.example/results"},
+        "headers": [["Referer", "https://search.example/results"], ["User-Agent", CHROME_UA]],
     }
-    assert stored["contexts"]["page"] == {"viewport": "390x844", "effective_connection_type": "3g"}
+    page = {"type": "page", "viewport": "390x844", "effective_connection_type": "3g"}
+    assert stored["contexts"]["page"] == page
+    # the normalizer reads the user agent into the browser's, OS's and device's contexts
+    assert stored["contexts"]["browser"]["name"] == "Chrome"
+    assert stored["contexts"]["os"]["name"] == "Linux"
     assert (stored["release"], stored["environment"]) == ("shop@1.4.0", "staging")
 
 
 async def test_what_the_browser_did_not_have_is_left_out(store_path: Path) -> None:
     stored = await stored_error(store_path, error(referrer="", viewport="1280x720"), CHROME_UA)
-    assert "Referer" not in stored["request"]["headers"]
-    assert stored["contexts"]["page"] == {"viewport": "1280x720"}
+    assert "Referer" not in dict(stored["request"]["headers"])
+    assert stored["contexts"]["page"] == {"type": "page", "viewport": "1280x720"}
 
 
 async def test_secrets_in_the_referrer_are_redacted_and_a_huge_user_agent_is_cut(
@@ -70,7 +74,7 @@ async def test_secrets_in_the_referrer_are_redacted_and_a_huge_user_agent_is_cut
 ) -> None:
     referrer = "https://app.example/reset?token=s3cr3t-value-123&page=2"
     stored = await stored_error(store_path, error(referrer=referrer), "X" * 5000)
-    headers = stored["request"]["headers"]
+    headers = dict(stored["request"]["headers"])
     assert "s3cr3t" not in headers["Referer"] and "page=2" in headers["Referer"]
     assert len(headers["User-Agent"]) == 512
 

@@ -125,7 +125,7 @@ async def test_a_valid_batch_is_stored_as_issues_generations_and_activity(store:
         event = latest_event(conn, issue["id"])
     assert issue["platform"] == "javascript"
     assert issue["title"] == "TypeError: Cannot read properties of undefined (reading 'text')"
-    assert issue["culprit"] == "/assets/app.js in renderAnswer"
+    assert issue["culprit"] == "renderAnswer(/assets/app.js)"
     assert [b["category"] for b in event["breadcrumbs"]["values"]] == ["ui.click", "console"]
     assert event["tags"]["session_id"] == "sess-1"
     [gen] = rows(store.path, "SELECT source, model, first_chunk_ms, request_id FROM generations")
@@ -164,7 +164,7 @@ async def test_the_same_error_from_chrome_firefox_and_safari_is_one_issue(store:
     events = [error(stack=s) for s in (CHROME_STACK, FIREFOX_STACK, SAFARI_STACK)]
     assert (await post(app_for(store), {"events": events})).status_code == 200
     assert rows(store.path, "SELECT count, culprit FROM issues") == [
-        {"count": 3, "culprit": "/assets/app.js in renderAnswer"}
+        {"count": 3, "culprit": "renderAnswer(/assets/app.js)"}
     ]
 
 

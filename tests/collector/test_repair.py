@@ -156,3 +156,10 @@ def test_hex_ids_are_not_taken_for_numbers_with_exponents() -> None:
         "trace_id": "0e9990000000e000aaaa0e123e123e12",
     }
     assert not may_need_repair(json.dumps(ids).encode())
+
+
+def test_long_runs_of_digits_inside_strings_are_not_taken_for_integers() -> None:
+    ids = {"event_id": "00000000000000000000000000000005", "card": "x-4111111111111111111111"}
+    assert not may_need_repair(json.dumps(ids).encode())
+    assert may_need_repair(b'{"n": -99999999999999999999}')
+    assert may_need_repair(b'{"n": [1,99999999999999999999]}')

@@ -74,7 +74,7 @@ def test_the_demo_fills_the_store_serves_and_stops_its_processes_on_ctrl_c(
     assert models["JSONDecodeError"]["provider"] == "openai"  # from the integration
     assert issues["TypeError"]["platform"] == "javascript"
     # the page is minified; the collector reads its build's maps (--sourcemaps)
-    assert issues["TypeError"]["culprit"].startswith("src/App.jsx in ")
+    assert issues["TypeError"]["culprit"].endswith("(src/App.jsx)")  # resolved: fn(file)
     assert sources == {"backend", "browser"}
     assert usage == {"/api/classify", "/api/generate", "/api/image"}
 

@@ -105,7 +105,7 @@ async def test_events_stored_before_their_maps_are_resolved_when_the_folder_chan
         == before["exception"]["values"][-1]["stacktrace"]
     )
     (issue,) = running.issues()
-    assert issue["culprit"] == "src/checkout.js in applyDiscount"
+    assert issue["culprit"] == "applyDiscount(src/checkout.js)"  # Sentry's JavaScript culprit
 
 
 async def test_a_minified_and_a_resolved_crash_of_one_bug_are_one_issue(
@@ -142,7 +142,7 @@ async def test_one_bug_from_two_builds_is_merged_into_the_older_issue(
     (merged,) = running.issues()
     assert merged["id"] == older["id"]
     assert merged["count"] == 2
-    assert merged["culprit"] == "src/checkout.js in applyDiscount"
+    assert merged["culprit"] == "applyDiscount(src/checkout.js)"
     assert {r["issue_id"] for r in rows(running.store, "SELECT issue_id FROM events")} == {
         older["id"]
     }

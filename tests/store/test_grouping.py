@@ -72,3 +72,51 @@ def test_messages_without_an_exception_group_by_their_normalised_text() -> None:
     assert fingerprint({"message": "GET /items/1 returned 503"}) == fingerprint(
         {"message": "GET /items/2 returned 503"}
     )
+
+
+def test_messages_group_by_their_template_when_formatted_from_params() -> None:
+    signed_up = [
+        {
+            "logentry": {
+                "message": "User %s signed up",
+                "params": [name],
+                "formatted": f"User {name} signed up",
+            }
+        }
+        for name in ("al", "bo")
+    ]
+    assert fingerprint(signed_up[0]) == fingerprint(signed_up[1])
+
+
+def test_unrelated_messages_sent_as_objects_stay_apart() -> None:
+    # Java and PHP SDKs send `message` as an object; its quotes once hid every difference.
+    texts = ("Payment provider timed out", "Disk is full", "User signed up")
+    prints = {fingerprint({"message": {"formatted": t, "message": t}}) for t in texts}
+    assert len(prints) == 3
+
+
+def test_an_error_without_exception_frames_groups_by_the_crashed_thread() -> None:
+    def crash(function: str) -> dict[str, Any]:
+        thread = {
+            "crashed": True,
+            "stacktrace": {"frames": [{"module": "app", "function": function, "in_app": True}]},
+        }
+        return {
+            "exception": {"values": [{"type": "SIGSEGV", "value": "x"}]},
+            "threads": {"values": [thread]},
+        }
+
+    assert fingerprint(crash("render")) != fingerprint(crash("save"))
+    assert fingerprint(crash("render")) == fingerprint(crash("render"))
+
+
+def test_security_reports_group_by_what_they_name() -> None:
+    def csp(directive: str, uri: str) -> dict[str, Any]:
+        return {"csp": {"effective_directive": directive, "blocked_uri": uri}}
+
+    assert fingerprint(csp("script-src", "https://a.com/x.js")) == fingerprint(
+        csp("script-src", "https://a.com/y.js")
+    )
+    assert fingerprint(csp("script-src", "https://a.com/x.js")) != fingerprint(
+        csp("img-src", "https://a.com/x.js")
+    )

@@ -14,7 +14,8 @@ import pytest
 from inferwatch import ConfigError
 from inferwatch.cli import main
 from inferwatch.store import Store
-from inferwatch.store._retention import Pruner, Retention, apply_retention
+from inferwatch.store._pruner import Pruner
+from inferwatch.store._retention import Retention, apply_retention
 
 from tests.conftest import rows
 
@@ -166,3 +167,38 @@ def test_whole_issues_go_only_when_one_event_each_is_past_the_cap(tmp_path: Path
     deleted = apply_retention(path, Retention(max_events=3), now=NOW)
     assert deleted["issues"] == 2  # the two least recent; the rest keep one event each
     assert stored(path) == {"busy": 1, "rare-0": 1, "rare-1": 1}
+
+
+def test_attachments_go_with_their_event_by_age_and_past_their_total(tmp_path: Path) -> None:
+    path = tmp_path / "events.db"
+    old, new = NOW - 40 * 86400, NOW - 7200
+    kept, gone = event("kept", new), event("gone", new)
+
+    def attachment(of: dict[str, object], ts: float, size: int, name: str) -> dict[str, object]:
+        data = b"x" * size
+        return {
+            "timestamp": ts,
+            "event_id": of["event_id"],
+            "name": name,
+            "size": size,
+            "data": data,
+        }
+
+    seed(
+        path,
+        [kept],
+        attachment=[
+            attachment(kept, new, 10, "newest.txt"),
+            attachment(kept, new - 60, 10, "older.txt"),
+            attachment(kept, old, 10, "too-old.txt"),
+            attachment(gone, new, 10, "orphan.txt"),  # its event was never stored
+        ],
+        feedback=[
+            {"timestamp": old, "feedback_id": "f1", "message": "old", "source": "user_report"},
+            {"timestamp": new, "feedback_id": "f2", "message": "new", "source": "user_report"},
+        ],
+    )
+    deleted = apply_retention(path, Retention(max_age_days=30, max_attachment_bytes=15), now=NOW)
+    assert deleted["attachments"] == 3  # too old, orphaned, and the oldest past 15 bytes
+    assert [r["name"] for r in rows(path, "SELECT name FROM attachments")] == ["newest.txt"]
+    assert [r["message"] for r in rows(path, "SELECT message FROM feedback")] == ["new"]

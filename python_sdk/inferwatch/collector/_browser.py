@@ -40,6 +40,7 @@ from ._guards import (
     uninstrumented,
 )
 from ._inbound_filters import is_noise
+from ._normalize import NotNormalized, normalized
 from ._react import add_component_stack
 from ._refusals import reason_for
 from ._repair import Repairs, may_need_repair, processing_errors, repair
@@ -68,6 +69,8 @@ def browser_router(collector: Collector) -> APIRouter:
 
         def refuse(status: int, message: str, reason: str = "", **extra: str) -> JSONResponse:
             collector.count(f"refused_{status}")
+            collector.record_refusal(status)
+            collector.flush_counts()
             collector.refusals.note(reason or reason_for(status), message, key=key, origin=origin)
             return JSONResponse({"error": message}, status, headers={**headers, **extra})
 
@@ -117,6 +120,9 @@ def browser_router(collector: Collector) -> APIRouter:
         if _metrics.enabled:
             _metrics.observe_browser(rows, len(invalid))
         accepted = len(events) - len(invalid) - dropped - noise
+        collector.record_batch("browser", len(events), accepted, len(invalid), dropped)
+        if noise:
+            collector.record("refused", "browser", "filtered", noise)
         collector.count("browser_accepted", accepted)
         collector.count("browser_invalid", len(invalid))
         if repaired:
@@ -127,6 +133,7 @@ def browser_router(collector: Collector) -> APIRouter:
         if noise:
             collector.count("browser_filtered", noise)
             answered["filtered"] = noise
+        collector.flush_counts()
         return JSONResponse(answered, headers=headers)
 
     router.add_api_route("/iw/ingest", ingest, methods=["POST"], route_class_override=IngestRoute)
@@ -212,9 +219,13 @@ def _rows(
         if isinstance(event, schema.ErrorEvent) and is_noise(event):
             noise += 1
             continue
-        kind, data = to_row(event, user_agent)
+        try:
+            kind, data = to_row(event, user_agent)
+        except NotNormalized as exc:
+            invalid.append(f"event {i}: {exc}")
+            continue
         if repairs and kind == "event":  # the batch's paths are not the event's: `errors`
-            data["errors"] = processing_errors(repairs)
+            data["errors"] = [*(data.get("errors") or []), *processing_errors(repairs)]
         problem = unstorable(kind, data)
         if problem:  # never seen once repaired; a 200 must not count what the writer drops
             invalid.append(f"event {i}: {problem}")
@@ -238,8 +249,8 @@ def to_row(event: schema.BrowserEvent, user_agent: str | None = None) -> Row:
 
 
 def _redacted_row(event: schema.BrowserEvent, user_agent: str | None) -> Row:
-    if isinstance(event, schema.ErrorEvent):
-        return "event", redact(to_sentry_event(event, user_agent))
+    if isinstance(event, schema.ErrorEvent):  # read by Sentry's normalizer like any SDK's
+        return "event", redact(normalized(to_sentry_event(event, user_agent)))
     if isinstance(event, schema.GenerationEvent):
         return "generation", redact(
             {

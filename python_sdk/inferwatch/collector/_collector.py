@@ -17,6 +17,7 @@ from .._types import Event
 from ..sourcemaps import SourceMapService
 from ..store import Store
 from ._config import CollectorConfig
+from ._counts import REFUSAL_REASONS, IngestCounts
 from ._flood import RateLimiter
 from ._new_issues import NewIssueLimit
 from ._refusals import Refusals
@@ -41,6 +42,7 @@ class Collector:
     new_issues: NewIssueLimit = field(init=False)
     refusals: Refusals = field(default_factory=Refusals, init=False)
     sourcemaps: SourceMapService = field(init=False)
+    ingest: IngestCounts = field(default_factory=IngestCounts, init=False)
     _counts: Counter[str] = field(default_factory=Counter, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _tunnels: dict[str, Forwarder] = field(default_factory=dict, init=False)
@@ -67,8 +69,10 @@ class Collector:
             return self._tunnels[dsn]
 
     def close(self, timeout: float = 5.0) -> None:
-        """Stop the forwarders (what they could not send waits in the outbox for next time)
-        and the watch on the source map folders, and send the generation spans still queued."""
+        """Stop the forwarders (what they could not send waits in the outbox for next time),
+        the watch on the source map folders, send the generation spans still queued, and hand
+        the last counts to the store."""
+        self.flush_counts()
         self.sourcemaps.close(timeout)
         with self._lock:
             forwarders = [*self._tunnels.values(), *([self.forwarder] if self.forwarder else [])]
@@ -94,6 +98,30 @@ class Collector:
         if dropped:
             self.count("new_issue_dropped", dropped)
         return kept
+
+    def record(self, outcome: str, item_type: str, reason: str = "", n: int = 1) -> None:
+        """Count items by outcome (`received`, `stored`, `skipped`, `refused`), type and reason
+        (see `_counts`); `flush_counts` hands them to the store."""
+        self.ingest.add(outcome, item_type, reason, n)
+
+    def record_batch(
+        self, item_type: str, received: int, stored: int, invalid: int, dropped: int
+    ) -> None:
+        """Count a batch: received, stored, refused as invalid and past the new-issue cap."""
+        self.record("received", item_type, n=received)
+        self.record("stored", item_type, n=stored)
+        self.record("refused", item_type, "invalid", invalid)
+        self.record("refused", item_type, "new_issue_cap", dropped)
+
+    def record_refusal(self, status: int) -> None:
+        """Count a request refused whole, by the reason its status stands for."""
+        self.ingest.add("refused", "request", REFUSAL_REASONS.get(status, f"http_{status}"))
+
+    def flush_counts(self) -> None:
+        """Queue the counts not yet in the store (never waits: the writer adds them up)."""
+        rows = self.ingest.take_pending()
+        if rows:
+            self.store.add_counts(rows)
 
     def count(self, key: str, n: int = 1) -> None:
         with self._lock:

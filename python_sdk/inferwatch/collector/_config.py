@@ -32,6 +32,12 @@ class CollectorConfig:
     max_body_bytes: int = 256 * 1024
     max_event_bytes: int = 1024 * 1024
     max_envelope_bytes: int = 20 * 1024 * 1024
+    # Attachments (log files, screenshots, minidumps) are stored beside their event up to this
+    # size each; 0 stores none. They are kept as sent: redaction cannot read inside a file.
+    max_attachment_bytes: int = 1024 * 1024
+    # An event dated further back is stored at the time it arrived, its own time kept in its
+    # `errors` (as Relay does at 30 days): retention would otherwise delete it on arrival.
+    max_event_age_days: float = 30.0
     # A busy backend sending every event from one host gets a few hundred events a second
     # through, and the largest envelope an SDK may send (1,000 items) passes in one go.
     rate_per_second: float = 300.0
@@ -64,6 +70,8 @@ class CollectorConfig:
 
 def _check_limits(config: CollectorConfig) -> None:
     for name, flag, least in (
+        ("max_attachment_bytes", "--max-attachment-bytes", 0),
+        ("max_event_age_days", "--max-age-days", 1 / 86400),
         ("rate_per_second", "--rate-limit", 0),
         ("rate_burst", "--rate-burst", 1),
         ("max_new_issues_per_minute", "--max-new-issues-per-minute", 0),

@@ -61,6 +61,7 @@ def _number_classes() -> bytes:
 
 _NUMBERS = _number_classes()
 _LONG_DIGITS = b"0" * 19
+_ZERO = ord("0")
 # A mantissa then an exponent of 3 digits or more, after what comes before a value. Searched
 # only around each `e000`: one search over the whole body tried every colon, and took 50 µs.
 _BIG_EXPONENT = re.compile(rb"[: ]-?0+(?:\.0*)?e\+?000")
@@ -108,7 +109,27 @@ def may_need_repair(raw: bytes) -> bool:
     if b"NaN" in raw or b"Infinity" in raw:
         return True
     numbers = raw.translate(_NUMBERS)
-    return _LONG_DIGITS in numbers or _big_exponent(numbers)
+    return _long_integer(numbers) or _big_exponent(numbers)
+
+
+def _long_integer(numbers: bytes) -> bool:
+    """A run of 19 digits or more that starts a value (after `:`, `,`, `[` or a space, perhaps
+    with a `-`): an integer. A run inside a string (`"0000…05"`, an id) follows a letter or a
+    quote, and is not one."""
+    at = numbers.find(_LONG_DIGITS)
+    while at >= 0:
+        start = at
+        while start and numbers[start - 1] == _ZERO:
+            start -= 1
+        if numbers[start - 1 : start] == b"-":
+            start -= 1
+        if numbers[start - 1 : start] in (b":", b" "):
+            return True
+        end = at + len(_LONG_DIGITS)
+        while end < len(numbers) and numbers[end] == _ZERO:
+            end += 1
+        at = numbers.find(_LONG_DIGITS, end)
+    return False
 
 
 def _big_exponent(numbers: bytes) -> bool:

@@ -5,15 +5,18 @@ grouped and shown like every other event. Checks in order: origin (403), key (40
 (429, before the body is read), size (413, also while inflating), parse (400), rate again by the
 events the envelope holds (429, or 413 past what the bucket can ever hold); then each item on its
 own. A key only in the envelope header's `dsn` is read from a bounded prefix of the body, and
-nothing more is read or inflated before it is checked. `event` items are repaired where the store
-could not hold a value, redacted and stored (see `_events`), but those that would open an issue
-past the new-issue cap; an event that still could not be stored is invalid, and an envelope whose
-events are all invalid is a 400. Every other item type is skipped and counted. A 200 means the
-events are committed to the store (and to the forwarding outbox, when the collector has a DSN).
+nothing more is read or inflated before it is checked. `event` items are read by Sentry's own
+normalizer, redacted and stored (see `_events`), but those that would open an issue past the
+new-issue cap; an event that still could not be stored is invalid, and an envelope whose events
+are all invalid is a 400. Attachments and user feedback are stored beside the events; every other
+item type is skipped. Every item is counted by outcome, type and reason (`_counts`). A 200 means
+the events are committed to the store (and to the forwarding outbox, when the collector has a
+DSN).
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -22,11 +25,9 @@ from starlette.concurrency import run_in_threadpool
 
 from .._envelope import Envelope
 from .._forward import Forwarder
-from .._types import Event
-from ..store import Row
 from ._body import Body
 from ._collector import Collector
-from ._events import Sorted, header_event_id, sort_items
+from ._events import Limits, Sorted, header_event_id, sort_items
 from ._flood import before_body
 from ._guards import (
     INLINE_BYTES,
@@ -36,6 +37,7 @@ from ._guards import (
     origin_allowed,
     uninstrumented,
 )
+from ._normalize import Arrival, Normalizer, normalizer_for
 from ._refused import Refused
 from ._sentry_request import (
     check_key,
@@ -43,6 +45,7 @@ from ._sentry_request import (
     parsed,
     read_decoded,
     refuse_if,
+    request_client,
     request_key,
 )
 
@@ -86,9 +89,12 @@ def _handler(collector: Collector, *, legacy: bool) -> Any:
             event_id = await _ingest(collector, request, project_id, legacy=legacy)
         except Refused as exc:
             collector.count(f"refused_{exc.status}")
+            collector.record_refusal(exc.status)
             return JSONResponse(
                 {"detail": exc.message}, exc.status, headers={**headers, **exc.headers}
             )
+        finally:
+            collector.flush_counts()
         return JSONResponse({"id": event_id}, headers=headers)
 
     return ingest
@@ -109,56 +115,87 @@ async def _ingest(
     refuse_if(before_body(collector.limiter, client))
     data = await read_decoded(body)
     envelope = parsed(collector, client, data, legacy=legacy)
-    items = await _keep(collector, key, envelope, len(data))
-    _count(collector, items)
+    project = int(project_id) if len(project_id) < 19 else None
+    normalizer = normalizer_for(arrival(collector, request, project))
+    items = await _keep(collector, key, envelope, normalizer, len(data))
     if items.invalid and not items.events:  # a 200 says an event was stored: none was
         raise Refused(400, f"the event cannot be stored: {items.invalid[0]}")
     return items.events[0]["event_id"] if items.events else header_event_id(envelope.headers)
 
 
-async def _keep(collector: Collector, key: str, envelope: Envelope, size: int) -> Sorted:
-    """Sort the items, commit the events and hand them to the forwarder (whose outbox is only
-    waited for on a worker thread, in one trip with the sorting and the commit)."""
+def arrival(collector: Collector, request: Request, project_id: int | None) -> Arrival:
+    """What the request says about the events it carries (see `_normalize.Arrival`)."""
+    return Arrival(
+        received=time.time(),
+        user_agent=request.headers.get("user-agent"),
+        client=request_client(request),
+        project_id=project_id,
+        max_age_days=collector.config.max_event_age_days,
+    )
+
+
+def limits(collector: Collector) -> Limits:
+    config = collector.config
+    return Limits(config.max_event_bytes, config.max_attachment_bytes)
+
+
+async def _keep(
+    collector: Collector, key: str, envelope: Envelope, normalizer: Normalizer, size: int
+) -> Sorted:
+    """Sort the items, commit what is kept and hand the events to the forwarder (whose outbox
+    is only waited for on a worker thread, in one trip with the sorting and the commit)."""
     # Resolving frames through source maps may decode a map (tens of ms): never on the loop.
     resolving = not collector.sourcemaps.maps.empty()
     if collector.forwarder is not None or size > INLINE_BYTES or resolving:
-        return await run_in_threadpool(_keep_blocking, collector, key, envelope)
-    items = _sorted(collector, key, envelope)
-    if items.events and not await collector.store.write_async(_rows(items)):
+        return await run_in_threadpool(_keep_blocking, collector, key, envelope, normalizer)
+    items = _sorted(collector, key, envelope, normalizer)
+    if items.rows() and not await collector.store.write_async(items.rows()):
         raise _store_refused()
+    _count_stored(collector, items)
     return items
 
 
-def _keep_blocking(collector: Collector, key: str, envelope: Envelope) -> Sorted:
-    items = _sorted(collector, key, envelope)
-    if items.events and not collector.store.write(_rows(items)):
+def _keep_blocking(
+    collector: Collector, key: str, envelope: Envelope, normalizer: Normalizer
+) -> Sorted:
+    items = _sorted(collector, key, envelope, normalizer)
+    if items.rows() and not collector.store.write(items.rows()):
         raise _store_refused()
+    _count_stored(collector, items)
     if not collector.forward_events(items.events):
         raise Refused(503, "the forwarding outbox cannot take envelopes now", {"Retry-After": "5"})
     return items
 
 
-def _sorted(collector: Collector, key: str, envelope: Envelope) -> Sorted:
-    items = sort_items(envelope, collector.config.max_event_bytes)
+def _sorted(collector: Collector, key: str, envelope: Envelope, normalizer: Normalizer) -> Sorted:
+    items = sort_items(envelope, normalizer, limits(collector))
     collector.sourcemaps.resolve_events(items.events)  # before grouping: by the original frames
-    items.events = collector.admit_new_issues(key, items.events)
+    kept = collector.admit_new_issues(key, items.events)
+    items.outcomes += [("refused", "event", "new_issue_cap")] * (len(items.events) - len(kept))
+    items.events = kept
+    _count(collector, items)
     return items
 
 
-def _rows(items: Sorted) -> list[Row]:
-    return [("event", e) for e in items.events]
+def _count_stored(collector: Collector, items: Sorted) -> None:
+    for outcome, item_type, reason in items.stored():
+        collector.record(outcome, item_type, reason)
 
 
 def _store_refused() -> Refused:
     return Refused(503, "the store cannot take events now", {"Retry-After": "5"})
 
 
-async def store_events(collector: Collector, key: str, events: list[Event]) -> None:
-    """Commit `events` to the store (503 when it cannot take them now), but those that would
-    open an issue past `key`'s new-issue cap."""
-    events = collector.admit_new_issues(key, events)
-    if events and not await collector.store.write_async([("event", e) for e in events]):
+async def store_sorted(collector: Collector, key: str, items: Sorted) -> None:
+    """Commit what `items` keeps to the store (503 when it cannot take it now), but the events
+    that would open an issue past `key`'s new-issue cap."""
+    dropped = len(items.events)
+    items.events = collector.admit_new_issues(key, items.events)
+    for _ in range(dropped - len(items.events)):
+        collector.record("refused", "event", "new_issue_cap")
+    if items.rows() and not await collector.store.write_async(items.rows()):
         raise _store_refused()
+    _count_stored(collector, items)
 
 
 async def persist_forwarded(forwarder: Forwarder | None) -> None:
@@ -171,5 +208,7 @@ def _count(collector: Collector, items: Sorted) -> None:
     collector.count("sentry_accepted", len(items.events))
     if items.invalid:
         collector.count("sentry_invalid", len(items.invalid))
-    for item_type in items.skipped:
-        collector.count(f"sentry_skipped_{item_type}")
+    for outcome, item_type, reason in items.outcomes:
+        collector.record(outcome, item_type, reason)
+        if outcome == "skipped":
+            collector.count(f"sentry_skipped_{item_type}")

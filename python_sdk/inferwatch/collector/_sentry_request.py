@@ -29,14 +29,25 @@ from ._refused import Refused
 
 def request_key(request: Request) -> str | None:
     """The public key from `X-Sentry-Auth` (or `Authorization: Sentry ...`) or `?sentry_key=`."""
-    for name in ("x-sentry-auth", "authorization"):
+    return _auth(request).get("sentry_key") or request.query_params.get("sentry_key") or None
+
+
+def request_client(request: Request) -> str | None:
+    """The SDK named in `X-Sentry-Auth` (`sentry_client=sentry.python/2.0.0`), if any."""
+    return _auth(request).get("sentry_client") or request.query_params.get("sentry_client")
+
+
+def _auth(request: Request) -> dict[str, str]:
+    """The fields of `X-Sentry-Auth` and of `Authorization: Sentry ...` (the first wins)."""
+    fields: dict[str, str] = {}
+    for name in ("authorization", "x-sentry-auth"):
         value = request.headers.get(name, "")
         if value[:7].lower() == "sentry ":
             for part in value[7:].split(","):
                 k, _, v = part.strip().partition("=")
-                if k == "sentry_key" and v:
-                    return v
-    return request.query_params.get("sentry_key") or None
+                if v:
+                    fields[k] = v
+    return fields
 
 
 async def header_key(body: Body, *, legacy: bool) -> str:

@@ -24,8 +24,9 @@ from ._collector import Collector
 from ._events import Sorted, header_event_id, sort_items
 from ._flood import before_body, charge
 from ._guards import IngestRoute, cors_headers, origin_allowed, uninstrumented
+from ._normalize import Normalizer, normalizer_for
 from ._refused import Refused
-from ._sentry import persist_forwarded, store_events
+from ._sentry import arrival, limits, persist_forwarded, store_sorted
 from ._sentry_request import envelope_cost, parse_envelope, read_decoded, refuse_if, tunnel_dsn
 from ._tunnel_redaction import redacted_envelope
 
@@ -51,9 +52,12 @@ def tunnel_router(collector: Collector) -> APIRouter:
             event_id = await _tunnel(collector, request)
         except Refused as exc:
             collector.count(f"tunnel_refused_{exc.status}")
+            collector.record_refusal(exc.status)
             return JSONResponse(
                 {"detail": exc.message}, exc.status, headers={**headers, **exc.headers}
             )
+        finally:
+            collector.flush_counts()
         return JSONResponse({"id": event_id}, headers=headers)
 
     # An ingest route: a client hanging up mid-body is a log line, not a traceback.
@@ -74,23 +78,28 @@ async def _tunnel(collector: Collector, request: Request) -> Any:
     envelope = parse_envelope(data)
     tokens = envelope_cost(envelope, len(data))
     refuse_if(charge(collector.limiter, client, tokens, envelope.categories))
-    items, forwarded = await run_in_threadpool(_prepare, collector, envelope, data)
+    normalizer = normalizer_for(arrival(collector, request, None))
+    items, forwarded = await run_in_threadpool(_prepare, collector, envelope, data, normalizer)
     if forwarded is not None:  # None: every item was dropped, nothing is left to forward
         forwarder = collector.tunnel_forwarder(dsn)
         forwarder.submit(forwarded)
         await persist_forwarded(forwarder)
         collector.count("tunnel_forwarded")
     try:
-        await store_events(collector, dsn, items.events)
+        await store_sorted(collector, dsn, items)
     except Refused:
         collector.count("tunnel_store_failed")  # forwarded all the same; the copy is a bonus
     return items.events[0]["event_id"] if items.events else header_event_id(envelope.headers)
 
 
-def _prepare(collector: Collector, envelope: Envelope, data: bytes) -> tuple[Sorted, bytes | None]:
-    """The events to store and the envelope to forward (None: nothing left to forward), in one
-    trip to a worker thread: both redact, which is CPU work."""
-    items = sort_items(envelope, collector.config.max_event_bytes)
+def _prepare(
+    collector: Collector, envelope: Envelope, data: bytes, normalizer: Normalizer
+) -> tuple[Sorted, bytes | None]:
+    """What to store and the envelope to forward (None: nothing left to forward), in one trip
+    to a worker thread: both redact, which is CPU work."""
+    items = sort_items(envelope, normalizer, limits(collector))
+    for outcome, item_type, reason in items.outcomes:
+        collector.record(outcome, item_type, reason)
     if collector.config.tunnel_verbatim:
         return items, data
     rebuilt = redacted_envelope(envelope)

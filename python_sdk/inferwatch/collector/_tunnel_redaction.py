@@ -21,7 +21,7 @@ from typing import Any
 from .. import _json
 from .._envelope import Envelope, EnvelopeError, Item, serialize
 from .._redact import redact
-from ._events import KNOWN_TYPES
+from ._counts import item_type_label
 from ._repair import add_meta, may_need_repair, repair
 
 # Items whose payload is one JSON document Sentry reads as data: redacted and forwarded.
@@ -50,7 +50,6 @@ _WITH_META = frozenset({"event", "transaction", "feedback"})
 # event id, or the DSN and the project key Sentry routes and samples by, into "[Filtered]").
 _KEPT = ("dsn", "event_id", "sent_at")
 _KEPT_IN_TRACE = ("public_key", "trace_id")  # the envelope header's dynamic sampling context
-_COUNTED = KNOWN_TYPES | {"event"}  # item types counted by name; any other is "unknown"
 
 
 @dataclass
@@ -68,7 +67,7 @@ def redacted_envelope(envelope: Envelope) -> Rebuilt:
     for item in envelope.items:
         kept = _redacted_item(item) if item.type in REDACTABLE else None
         if kept is None:
-            dropped.append(item.type if item.type in _COUNTED else "unknown")
+            dropped.append(item_type_label(item.type))
         else:
             items.append(kept)
     if not items:

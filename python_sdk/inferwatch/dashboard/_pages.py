@@ -7,6 +7,8 @@ import time
 from typing import Any
 
 from ..store import _queries as q
+from ..store._extras import event_attachments, issue_feedback, list_feedback
+from ..store._ingest_stats import ingest_stats
 from . import _stats, _svg, _timeline
 from ._view import event_view
 
@@ -53,6 +55,8 @@ def issue(conn: sqlite3.Connection, issue_id: int, event_id: str | None) -> dict
         "issue": found,
         "event": row,
         "view": event_view(row["data"]) if row else None,
+        "attachments": event_attachments(conn, row["event_id"]) if row else [],
+        "feedback": issue_feedback(conn, issue_id),
         "older": older,
         "newer": newer,
         "recent": q.list_events(conn, issue_id, limit=15),
@@ -88,11 +92,19 @@ def generations(conn: sqlite3.Connection, window: _stats.Window) -> dict[str, An
 
 
 def usage(conn: sqlite3.Connection, window: _stats.Window) -> dict[str, Any]:
-    """Requests per route and `log_usage` calls per endpoint over time."""
+    """Requests per route and `log_usage` calls per endpoint over time, and the ingest panel:
+    what the collector received, stored, skipped and refused."""
     stats = _stats.usage_stats(conn, window)
     labels = window.labels()
     charts = {
         "requests": _svg.stacked_bars(stats["requests"], labels, label="requests per route"),
         "usage": _svg.stacked_bars(stats["usage"], labels, label="log_usage per endpoint"),
     }
-    return {"window": window, "stats": stats, "charts": charts}
+    ingest = ingest_stats(conn, now=time.time())
+    return {"window": window, "stats": stats, "charts": charts, "ingest": ingest}
+
+
+def feedback(conn: sqlite3.Connection, page_no: int) -> dict[str, Any]:
+    """One page of user feedback, newest first, each with its issue when its event is stored."""
+    rows = list_feedback(conn, limit=PAGE_SIZE + 1, offset=(page_no - 1) * PAGE_SIZE)
+    return {"feedback": rows[:PAGE_SIZE], "more": len(rows) > PAGE_SIZE}

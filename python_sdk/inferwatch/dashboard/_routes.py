@@ -6,7 +6,6 @@ changes (resolve, ignore, reopen), which are POSTs carrying the CSRF token.
 
 from __future__ import annotations
 
-import re
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -14,24 +13,24 @@ from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import ClientDisconnect
 
-from .._disconnects import HANG_UPS
 from .._errors import StoreError
 from .._ids import parse_id
 from ..store import _queries as q
 from ..store._admin import STATUSES, set_status
+from ..store._extras import attachment
 from . import _pages, _stats
 from ._auth import COOKIE, NEEDS_TOKEN_BEHIND_PROXY, Access, FailureLimit
+from ._downloads import attachment_response
 from ._format import FILTERS
+from ._requests import int_param, issue_filters, local_path, read_form
 
-MAX_FORM_BYTES = 4096
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self';"
     " connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
@@ -43,7 +42,6 @@ HEADERS = {
     "X-Frame-Options": "DENY",
     "Cache-Control": "no-store",
 }
-_LOCAL_PATH = re.compile(r"/(?![/\\])[A-Za-z0-9._~/?=&%+:,-]*")
 STATIC = {"app.css": "text/css", "live.js": "text/javascript", "icon.svg": "image/svg+xml"}
 
 
@@ -88,7 +86,7 @@ def dashboard_router(store_path: Path, access: Access, *, snippet: str | None = 
         if "authorization" in request.headers:
             wrong_token(request)
         if request.method == "GET" and "text/html" in request.headers.get("accept", ""):
-            target = "/login?" + urlencode({"next": _local_path(str(request.url.path))})
+            target = "/login?" + urlencode({"next": local_path(str(request.url.path))})
             raise HTTPException(303, "Log in first.", headers={"Location": target})
         raise HTTPException(401, "A token is needed.", headers={"WWW-Authenticate": "Bearer"})
 
@@ -122,8 +120,8 @@ def dashboard_router(store_path: Path, access: Access, *, snippet: str | None = 
     def issues(request: Request) -> Response:
         if not store_path.exists():
             return page(request, "empty.html", nav="issues", store=str(store_path))
-        filters = _issue_filters(request)
-        page_no = _int(request.query_params.get("page"), 1)
+        filters = issue_filters(request)
+        page_no = int_param(request.query_params.get("page"), 1)
         with reading() as conn:
             data = _pages.issues(conn, filters, page_no)
         shown = {k: v for k, v in request.query_params.items() if k != "page"}
@@ -151,7 +149,7 @@ def dashboard_router(store_path: Path, access: Access, *, snippet: str | None = 
 
     @protected.post("/issues/{issue_id}/status")
     async def change_status(request: Request, issue_id: str) -> Response:
-        form = await _form(request)
+        form = await read_form(request)
         if not access.csrf_ok(request, form.get("csrf")):
             raise HTTPException(403, "The form has expired: reload the page and try again.")
         number = parse_id(issue_id)
@@ -170,7 +168,7 @@ def dashboard_router(store_path: Path, access: Access, *, snippet: str | None = 
             ) from None
         if not found:
             raise HTTPException(404, f"No issue {issue_id}.")
-        back = _local_path(form.get("next") or f"/issues/{number}")
+        back = local_path(form.get("next") or f"/issues/{number}")
         return RedirectResponse(back, 303, headers=HEADERS)
 
     @protected.get("/generations", response_class=HTMLResponse)
@@ -184,6 +182,22 @@ def dashboard_router(store_path: Path, access: Access, *, snippet: str | None = 
         with reading() as conn:
             data = _pages.usage(conn, _stats.Window.named(range, time.time()))
         return page(request, "usage.html", nav="usage", **data)
+
+    @protected.get("/feedback", response_class=HTMLResponse)
+    def feedback(request: Request) -> Response:
+        page_no = int_param(request.query_params.get("page"), 1)
+        with reading() as conn:
+            data = _pages.feedback(conn, page_no)
+        return page(request, "feedback.html", nav="feedback", page_no=page_no, **data)
+
+    @protected.get("/attachments/{attachment_id}")
+    def download(attachment_id: str) -> Response:
+        number = parse_id(attachment_id)
+        with reading() as conn:
+            found = attachment(conn, number) if number is not None else None
+        if found is None:
+            raise HTTPException(404, f"No attachment {attachment_id[:40]}.")
+        return attachment_response(found)
 
     @protected.get("/api/version")
     def version(issue: str | None = None) -> Response:
@@ -205,12 +219,12 @@ def dashboard_router(store_path: Path, access: Access, *, snippet: str | None = 
         if not access.needs_login:
             return RedirectResponse("/", 303)
         return page(
-            request, "login.html", nav="", next=_local_path(next), failed=False, logged_out=True
+            request, "login.html", nav="", next=local_path(next), failed=False, logged_out=True
         )
 
     @router.post("/login")
     async def login(request: Request) -> Response:
-        form = await _form(request)
+        form = await read_form(request)
         if not access.needs_login or not access.host_allowed(request):
             raise HTTPException(404)
         if not access.csrf_ok(None, form.get("csrf")) or not access.token_matches(
@@ -222,11 +236,11 @@ def dashboard_router(store_path: Path, access: Access, *, snippet: str | None = 
                 "login.html",
                 401,
                 nav="",
-                next=_local_path(form.get("next", "/")),
+                next=local_path(form.get("next", "/")),
                 failed=True,
                 logged_out=True,
             )
-        response = RedirectResponse(_local_path(form.get("next", "/")), 303, headers=HEADERS)
+        response = RedirectResponse(local_path(form.get("next", "/")), 303, headers=HEADERS)
         response.set_cookie(
             COOKIE,
             access.session_value(),
@@ -250,47 +264,3 @@ def dashboard_router(store_path: Path, access: Access, *, snippet: str | None = 
 
     router.include_router(protected)
     return router
-
-
-def _issue_filters(request: Request) -> dict[str, str | None]:
-    params = request.query_params
-    status = params.get("status", "unresolved")
-    return {
-        "status": status if status in STATUSES else None,  # "all" (or anything else): no filter
-        "platform": params.get("platform") or None,
-        "environment": params.get("environment") or None,
-        "release": params.get("release") or None,
-        "search": (params.get("q") or "").strip()[:200] or None,
-    }
-
-
-def _int(value: str | None, default: int) -> int:
-    return int(value) if value and value.isdigit() and 0 < int(value) < 100_000 else default
-
-
-def _local_path(path: str) -> str:
-    """Only a path on this site, so a crafted `next` cannot send the browser elsewhere.
-
-    Browsers drop tabs and newlines from URLs and read `\\` as `/`, so `/\t/evil.example` would
-    be `//evil.example`: anything but plain path characters falls back to `/`.
-
-    >>> _local_path("/issues/3?event=ab"), _local_path("//evil.example"), _local_path("/\t/x")
-    ('/issues/3?event=ab', '/', '/')
-    """
-    return path if _LOCAL_PATH.fullmatch(path) else "/"
-
-
-async def _form(request: Request) -> dict[str, str]:
-    """A small urlencoded form (the dashboard's forms hold a few short fields)."""
-    body = b""
-    try:
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_FORM_BYTES:
-                raise HTTPException(413, "The form is too large.")
-    except ClientDisconnect:  # the login form takes anyone's request: no traceback for it
-        route = request.scope.get("route")
-        HANG_UPS.note(f"POST {getattr(route, 'path', request.url.path)}")
-        raise HTTPException(400, "The request body was cut short.") from None
-    fields = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
-    return {k: v[0] for k, v in fields.items()}

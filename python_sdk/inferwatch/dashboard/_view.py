@@ -1,13 +1,30 @@
-"""A stored Sentry event, shaped for the issue page (the template only lays it out)."""
+"""A stored Sentry event, shaped for the issue page (the template only lays it out).
+
+Everything a Sentry SDK sends is shown: the exceptions (chains and groups) and threads with
+their frames and local variables (`_view_stack`), the message, the request, the user, tags,
+every context, `extra`, the facts of the event (level, release, environment, server, SDK) and a
+short note of what Sentry's normalizer or the collector repaired on the way in.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ._resolved import component_path, raw_frames
-from ._shapes import items, mapping, number, values
+from ._resolved import component_path
+from ._shapes import items, mapping, number
+from ._view_stack import exceptions, stacktrace, threads
 
-_HIDDEN_CONTEXTS = ("model", "trace")
+_FACTS = (
+    ("level", "level"),
+    ("platform", "platform"),
+    ("environment", "environment"),
+    ("release", "release"),
+    ("dist", "dist"),
+    ("server_name", "server"),
+    ("transaction", "transaction"),
+    ("logger", "logger"),
+)
+_MAX_REPAIR_NOTES = 5
 
 
 def event_view(data: dict[str, Any]) -> dict[str, Any]:
@@ -18,17 +35,77 @@ def event_view(data: dict[str, Any]) -> dict[str, Any]:
     """
     contexts = mapping(data.get("contexts"))
     return {
-        "exceptions": [_exception(e) for e in reversed(values(data.get("exception")))],
+        "exceptions": exceptions(data),
+        "threads": threads(data),
+        "stacktrace": stacktrace(data),
         "components": component_path(data),
         "message": _message(data),
         "model": _model(mapping(contexts.get("model"))),
-        "request": mapping(data.get("request")) or None,
-        "tags": sorted((str(k), str(v)) for k, v in mapping(data.get("tags")).items()),
-        "contexts": {k: v for k, v in contexts.items() if k not in _HIDDEN_CONTEXTS},
+        "request": _request(mapping(data.get("request"))),
+        "tags": sorted((str(k), str(v)) for k, v in _pairs(data.get("tags"))),
+        "facts": [(label, str(data[key])) for key, label in _FACTS if _shown(data.get(key))],
+        "contexts": {str(k): v for k, v in contexts.items() if k != "model"},
         "extra": mapping(data.get("extra")),
-        "user": mapping(data.get("user")),
+        "user": {str(k): v for k, v in mapping(data.get("user")).items() if _shown(v)},
         "sdk": mapping(data.get("sdk")),
+        "repairs": repairs(data),
     }
+
+
+def repairs(data: dict[str, Any]) -> dict[str, Any] | None:
+    """What was changed on the way in, in a few words: the normalizer's `errors` (an invalid
+    value replaced, a timestamp clamped) and the remarks in `_meta` (text cut to Sentry's size
+    limits, values the store could not hold)."""
+    errors = [e for e in items(data.get("errors")) if isinstance(e, dict)]
+    notes = [_error_note(e) for e in errors[:_MAX_REPAIR_NOTES]]
+    remarks = _remarks(mapping(data.get("_meta")))
+    if not errors and not remarks:
+        return None
+    return {"notes": notes, "errors": len(errors), "remarks": remarks}
+
+
+def _error_note(error: dict[str, Any]) -> str:
+    kind = str(error.get("type") or "error").replace("_", " ")
+    name = error.get("name")
+    return f"{kind} at {name}" if name else kind
+
+
+def _remarks(meta: dict[str, Any], depth: int = 0) -> int:
+    """The values `_meta` has remarks on (each cut, replaced or removed value counts once)."""
+    if depth > 30:
+        return 0
+    count = 0
+    for key, value in meta.items():
+        if key == "" and isinstance(value, dict):
+            count += 1 if items(value.get("rem")) else 0
+        elif isinstance(value, dict):
+            count += _remarks(value, depth + 1)
+    return count
+
+
+def _request(request: dict[str, Any]) -> dict[str, Any] | None:
+    if not request:
+        return None
+    return {
+        "method": str(request.get("method") or ""),
+        "url": str(request.get("url") or ""),
+        "query": request.get("query_string"),
+        "headers": _pairs(request.get("headers")),
+        "cookies": _pairs(request.get("cookies")),
+        "env": _pairs(request.get("env")),
+        "data": request.get("data"),
+    }
+
+
+def _pairs(value: Any) -> list[tuple[str, Any]]:
+    """A mapping or Sentry's `[[key, value], ...]` pair list as (key, value) pairs."""
+    if isinstance(value, dict):
+        return [(str(k), v) for k, v in value.items()]
+    return [(str(p[0]), p[1]) for p in items(value) if isinstance(p, list) and len(p) == 2]
+
+
+def _shown(value: Any) -> bool:
+    return value is not None and value != "" and value != {} and value != []
 
 
 def _model(model: dict[str, Any]) -> dict[str, Any] | None:
@@ -74,61 +151,7 @@ def _text(value: Any) -> str:
 
 def _message(data: dict[str, Any]) -> str:
     entry = mapping(data.get("logentry"))
-    return str(entry.get("formatted") or entry.get("message") or data.get("message") or "")
-
-
-def _exception(exc: dict[str, Any]) -> dict[str, Any]:
-    frames = [_frame(f) for f in reversed(items(mapping(exc.get("stacktrace")).get("frames")))]
-    with_source = [f for f in frames if f and f["in_app"] and f["source"]]
-    if with_source:
-        with_source[0]["open"] = True  # the innermost app frame, where the error happened
-    return {
-        "type": str(exc.get("type") or "Error"),
-        "value": str(exc.get("value") or ""),
-        "mechanism": mapping(exc.get("mechanism")),
-        "groups": _groups([f for f in frames if f]),
-        "raw": raw_frames(exc),
-    }
-
-
-def _frame(frame: Any) -> dict[str, Any] | None:
-    if not isinstance(frame, dict):
-        return None
-    return {
-        "where": str(frame.get("filename") or frame.get("module") or frame.get("abs_path") or "?"),
-        "function": str(frame.get("function") or "?"),
-        "lineno": frame.get("lineno"),
-        "colno": frame.get("colno"),
-        "in_app": bool(frame.get("in_app")),
-        "source": _source(frame),
-        "vars": mapping(frame.get("vars")),
-        "open": False,
-    }
-
-
-def _source(frame: dict[str, Any]) -> list[tuple[int | None, str, bool]]:
-    """Lines around the frame's line: (number, text, is the frame's line)."""
-    line = frame.get("context_line")
-    if line is None:
-        return []
-    pre = [str(s) for s in items(frame.get("pre_context"))]
-    post = [str(s) for s in items(frame.get("post_context"))]
-    lineno = frame.get("lineno")
-    n = lineno if isinstance(lineno, int) and not isinstance(lineno, bool) else None
-    numbered: list[tuple[int | None, str, bool]] = []
-    for i, text in enumerate(pre):
-        numbered.append((n - len(pre) + i if n else None, text, False))
-    numbered.append((n, str(line), True))
-    numbered += [(n + 1 + i if n else None, text, False) for i, text in enumerate(post)]
-    return numbered
-
-
-def _groups(frames: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Consecutive frames split into app code (shown) and library code (folded)."""
-    groups: list[dict[str, Any]] = []
-    for frame in frames:
-        if groups and groups[-1]["in_app"] == frame["in_app"]:
-            groups[-1]["frames"].append(frame)
-        else:
-            groups.append({"in_app": frame["in_app"], "frames": [frame]})
-    return groups
+    message = data.get("message")
+    if isinstance(message, dict):
+        message = message.get("formatted") or message.get("message")
+    return str(entry.get("formatted") or entry.get("message") or message or "")

@@ -1,7 +1,18 @@
 """One grouping function for backend and browser errors.
 
-An explicit fingerprint wins (with `{{ default }}` standing for the default one); otherwise the
-exception type, its message with the variable parts replaced, and the innermost in-app frame.
+An explicit fingerprint wins (with `{{ default }}` standing for the default one). Otherwise:
+
+- an error: the main exception's type, its value with the variable parts replaced, and where it
+  happened (the innermost in-app frame of the stack trace that tells: the exceptions', the
+  crashed thread's, the top-level one); an exception the SDK made up (`synthetic`) by where only;
+- a security report: its kind and what it names (the CSP directive and blocked host, the host
+  of a certificate report);
+- a message: its template (the log entry's raw message, so `User %s signed up` is one issue
+  whatever the user), else its formatted text, with the variable parts replaced, and where, when
+  it carries a stack trace.
+
+The model context and the request id are never part of it: the same bug in two requests, or
+with two prompts, is one issue.
 """
 
 from __future__ import annotations
@@ -11,6 +22,10 @@ import re
 from typing import Any
 
 from .._types import Event
+from ._crash import crash_frame, is_synthetic, main_exception, mapping, telling_frames
+from ._titles import SECURITY, csp_directive, event_type, message_text, title, uri_host
+
+__all__ = ["DEFAULT", "culprit_frame", "fingerprint", "normalize_message", "title"]
 
 _VARIABLE_PARTS = [
     (re.compile(r"'[^']*'|\"[^\"]*\"|`[^`]*`"), "<str>"),
@@ -37,43 +52,49 @@ def normalize_message(message: str) -> str:
     return message[:500]
 
 
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def primary_exception(event: Event) -> dict[str, Any] | None:
-    """The exception that was raised (Sentry lists the chain oldest first)."""
-    exception = event.get("exception")
-    # `{"values": [...]}`, or the bare list Sentry also accepts; anything else is no exception.
-    values = _list(exception.get("values") if isinstance(exception, dict) else exception)
-    return values[-1] if values and isinstance(values[-1], dict) else None
-
-
 def culprit_frame(event: Event) -> dict[str, Any] | None:
-    """The innermost in-app frame of the primary exception, or its innermost frame."""
-    exc = primary_exception(event) or {}
-    frames = [f for f in _list(_dict(exc.get("stacktrace")).get("frames")) if isinstance(f, dict)]
-    in_app = [f for f in frames if f.get("in_app")]
-    chosen = in_app or frames
-    return chosen[-1] if chosen else None
+    """The innermost in-app frame of the stack trace that tells, or its innermost frame."""
+    return crash_frame(telling_frames(event))
 
 
-def message_of(event: Event) -> str:
-    logentry = _dict(event.get("logentry"))
-    return str(logentry.get("formatted") or logentry.get("message") or event.get("message") or "")
+def _where(event: Event) -> str:
+    frame = mapping(culprit_frame(event))
+    if not frame:
+        return ""
+    return f"{frame.get('module') or frame.get('filename') or ''}:{frame.get('function') or ''}"
 
 
 def default_components(event: Event) -> list[str]:
-    exc = primary_exception(event)
-    if exc is None:
-        return ["message", normalize_message(message_of(event))]
-    frame = culprit_frame(event) or {}
-    where = f"{frame.get('module') or frame.get('filename') or ''}:{frame.get('function') or ''}"
-    return [str(exc.get("type") or "Error"), normalize_message(str(exc.get("value") or "")), where]
+    kind = event_type(event)
+    if kind in SECURITY:
+        return _security_components(event, kind)
+    exc = main_exception(event)
+    if kind == "error" and exc is not None:
+        if is_synthetic(exc):
+            return ["synthetic", _where(event) or title(event)]
+        value = normalize_message(str(exc.get("value") or ""))
+        return [str(exc.get("type") or "Error"), value, _where(event)]
+    parts = ["message", normalize_message(_template(event))]
+    where = _where(event)
+    return [*parts, where] if where else parts
+
+
+def _template(event: Event) -> str:
+    """A message's raw text when it was formatted from params, else its formatted text."""
+    entry = event.get("logentry") if isinstance(event.get("logentry"), dict) else None
+    entry = entry if entry is not None else mapping(event.get("message"))
+    raw = entry.get("message")
+    if isinstance(raw, str) and raw.strip() and entry.get("params"):
+        return raw.strip()
+    return message_text(event)
+
+
+def _security_components(event: Event, kind: str) -> list[str]:
+    report = mapping(event.get(kind))
+    if kind == "csp":
+        blocked = str(report.get("blocked_uri") or "self")
+        return [kind, csp_directive(report), uri_host(blocked)]
+    return [kind, str(report.get("hostname") or report.get("url") or "")]
 
 
 def fingerprint(event: Event) -> str:
@@ -86,19 +107,3 @@ def fingerprint(event: Event) -> str:
     else:
         parts = default_components(event)
     return hashlib.sha1("\x1f".join(parts).encode()).hexdigest()
-
-
-def title(event: Event) -> str:
-    exc = primary_exception(event)
-    if exc is None:
-        return (message_of(event) or "<no message>").splitlines()[0][:200]
-    value = str(exc.get("value") or "").splitlines()
-    return f"{exc.get('type') or 'Error'}: {value[0] if value else ''}"[:200]
-
-
-def culprit(event: Event) -> str:
-    frame = culprit_frame(event)
-    if frame:
-        where = frame.get("module") or frame.get("filename") or "?"
-        return f"{where} in {frame.get('function') or '?'}"[:200]
-    return str(event.get("transaction") or event.get("culprit") or "")[:200]

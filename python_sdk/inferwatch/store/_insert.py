@@ -17,8 +17,8 @@ from typing import Any
 
 from .. import _json
 from .._types import Event
-from . import _grouping
-from ._timestamps import event_timestamp, stored_timestamp
+from . import _grouping, _titles
+from ._timestamps import event_timestamp
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,7 @@ class IssueChange:
 
 
 Inserter = Callable[[sqlite3.Connection, list[dict[str, Any]]], list[IssueChange]]
+"""Inserts a batch of rows of one kind; returns what storing them did to issues."""
 
 _IN_CHUNK = 500  # values of an IN (...) list
 _MAX_PARAMS = 10_000  # bound parameters a statement, well under SQLite's limit (32,766)
@@ -103,12 +104,17 @@ def insert_events(conn: sqlite3.Connection, events: list[Event]) -> list[IssueCh
                 issue.id,
             ),
         )
-    _insert_rows(conn, "events", _EVENT_COLUMNS, [[r[c] for c in _EVENT_COLUMNS] for r in rows])
+    insert_rows(conn, "events", _EVENT_COLUMNS, [[r[c] for c in _EVENT_COLUMNS] for r in rows])
     return changes
 
 
-def _insert_rows(
-    conn: sqlite3.Connection, table: str, names: tuple[str, ...], rows: list[list[Any]]
+def insert_rows(
+    conn: sqlite3.Connection,
+    table: str,
+    names: tuple[str, ...],
+    rows: list[list[Any]],
+    *,
+    verb: str = "INSERT",
 ) -> None:
     """`rows` (values in the order of `names`) with one INSERT a chunk of rows."""
     per_statement = _MAX_PARAMS // len(names)
@@ -116,7 +122,7 @@ def _insert_rows(
     for start in range(0, len(rows), per_statement):
         chunk = rows[start : start + per_statement]
         conn.execute(
-            f"INSERT INTO {table} ({', '.join(names)}) VALUES {','.join([row_marks] * len(chunk))}",
+            f"{verb} INTO {table} ({', '.join(names)}) VALUES {','.join([row_marks] * len(chunk))}",
             [value for row in chunk for value in row],
         )
 
@@ -142,9 +148,9 @@ def _event_columns(event: Event) -> dict[str, Any]:
         "event": event,
         "event_id": event_id,
         "fingerprint": _grouping.fingerprint(event),
-        "title": _grouping.title(event),
+        "title": _titles.title(event),
         "timestamp": event_timestamp(event),
-        "platform": str(event.get("platform") or "python"),
+        "platform": str(event.get("platform") or "other"),  # Sentry's word for "not said"
         "level": _column(event.get("level")),
         "environment": _column(event.get("environment")),
         "release": _column(event.get("release")),
@@ -186,7 +192,7 @@ def _new_issue(conn: sqlite3.Connection, row: dict[str, Any]) -> _Issue:
         (
             row["fingerprint"],
             row["title"],
-            _grouping.culprit(event),
+            _titles.culprit(event),
             row["level"] or "error",
             row["platform"],
             row["environment"],
@@ -219,64 +225,11 @@ def _mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def column_values(kind: str, data: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The values the writer binds for one row of `kind`, by table and column (for an event,
-    its issue's too, but not its JSON, which is always text): what `unstorable` checks."""
-    if kind == "event":
-        row = _event_columns(data)
-        events = {c: row[c] for c in _EVENT_COLUMNS if c not in ("issue_id", "data")}
-        issue = {"fingerprint": row["fingerprint"], "title": row["title"]}
-        issue["culprit"] = _grouping.culprit(data)
-        return {"events": events, "issues": issue}
-    if kind not in _TABLES:
-        raise ValueError(f"unknown row kind {kind!r}")
-    table, names = _TABLES[kind]
-    return {table: dict(zip(names, _values(names, data), strict=True))}
-
-
-def _values(names: tuple[str, ...], data: dict[str, Any]) -> list[Any]:
-    # isinstance with a tuple, not a union: a request row a request, on the writer thread
-    out = [_json.dumps(v) if isinstance(v, (dict, list)) else v for v in map(data.get, names)]
-    out[0] = stored_timestamp(out[0])  # every table's first column is its timestamp
-    return out
-
-
-def _columns(table: str, names: tuple[str, ...]) -> Inserter:
-    def insert(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> list[IssueChange]:
-        _insert_rows(conn, table, names, [_values(names, data) for data in rows])
-        return []
-
-    return insert
-
-
-_TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "generation": (
-        "generations",
-        (
-            "timestamp",
-            "source",
-            "model",
-            "version",
-            "status",
-            "duration_ms",
-            "first_chunk_ms",
-            "input_tokens",
-            "output_tokens",
-            "error_type",
-            "request_id",
-            "trace_id",
-            "session_id",
-        ),
-    ),
-    "usage": ("usage", ("timestamp", "endpoint", "request_id", "data")),
-    "request": (
-        "requests",
-        ("timestamp", "method", "route", "status", "duration_ms", "request_id"),
-    ),
-    "activity": ("browser_activity", ("timestamp", "type", "session_id", "url", "data")),
-}
-
-INSERTS: dict[str, Inserter] = {
-    "event": insert_events,
-    **{kind: _columns(table, names) for kind, (table, names) in _TABLES.items()},
-}
+def event_values(data: Event) -> dict[str, dict[str, Any]]:
+    """The values the writer binds for one event and its issue, by table and column (but its
+    JSON, which is always text): what `unstorable` checks."""
+    row = _event_columns(data)
+    events = {c: row[c] for c in _EVENT_COLUMNS if c not in ("issue_id", "data")}
+    issue = {"fingerprint": row["fingerprint"], "title": row["title"]}
+    issue["culprit"] = _titles.culprit(data)
+    return {"events": events, "issues": issue}

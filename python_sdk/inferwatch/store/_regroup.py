@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .. import _json
 from .._types import Event
-from . import _grouping, _schema
+from . import _grouping, _schema, _titles
 
 
 def rewrite_events(path: str | Path, events: Iterable[tuple[int, Event]]) -> int:
@@ -56,7 +56,7 @@ def rewrite_events(path: str | Path, events: Iterable[tuple[int, Event]]) -> int
 def regroup(conn: sqlite3.Connection, issue_id: int, event: Event) -> tuple[int, int] | None:
     """Give issue `issue_id` the fingerprint and culprit of `event`, merging it with the issue
     that has that fingerprint already; returns (the issue merged away, the one it went into)."""
-    fingerprint, culprit = _grouping.fingerprint(event), _grouping.culprit(event)
+    fingerprint, culprit = _grouping.fingerprint(event), _titles.culprit(event)
     other = conn.execute("SELECT id FROM issues WHERE fingerprint = ?", (fingerprint,)).fetchone()
     if other is None or other["id"] == issue_id:
         conn.execute(

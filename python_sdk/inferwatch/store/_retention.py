@@ -11,36 +11,38 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import _fork
 from .._errors import ConfigError
 from . import _schema
 
 logger = logging.getLogger("inferwatch")
 _CHUNK = 5000  # rows deleted a transaction, so ingest never waits long for the write lock
-_SIDE_TABLES = ("generations", "usage", "requests", "browser_activity")
+_SIDE_TABLES = ("generations", "usage", "requests", "browser_activity", "feedback")
+_ORPHAN_GRACE = 3600.0  # an attachment may come before its event; an hour later it is an orphan
 
 
 @dataclass(frozen=True, kw_only=True)
 class Retention:
     """How much the store keeps.
 
+    `max_attachment_bytes` bounds all the attachments together; the oldest go first.
+
     >>> Retention(max_events=100_000, max_events_per_issue=500, max_age_days=14)
-    Retention(max_events=100000, max_events_per_issue=500, max_age_days=14)
+    Retention(max_events=100000, max_events_per_issue=500, max_age_days=14, max_attachment_bytes=268435456)
     """
 
     max_events: int = 200_000
     max_events_per_issue: int = 1_000
     max_age_days: float = 30.0
+    max_attachment_bytes: int = 256 * 1024 * 1024
 
     def __post_init__(self) -> None:
-        for name in ("max_events", "max_events_per_issue", "max_age_days"):
+        for name in ("max_events", "max_events_per_issue", "max_age_days", "max_attachment_bytes"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
                 raise ConfigError(f"inferwatch: retention {name} must be positive, got {value!r}")
@@ -51,12 +53,13 @@ def apply_retention(
 ) -> dict[str, int]:
     """Delete what `policy` does not keep; returns the rows deleted by reason.
 
-    `total` counts the events of deleted issues too; `issues` the issues deleted whole.
+    `total` counts the events of deleted issues too; `issues` the issues deleted whole;
+    `attachments` those deleted with their event, by age, or past `max_attachment_bytes`.
 
     >>> apply_retention(".inferwatch/events.db", Retention())  # doctest: +SKIP
-    {'age': 0, 'per_issue': 12, 'total': 0, 'side_rows': 0, 'issues': 0}
+    {'age': 0, 'per_issue': 12, 'total': 0, 'side_rows': 0, 'issues': 0, 'attachments': 0}
     """
-    cutoff = (time.time() if now is None else now) - policy.max_age_days * 86400
+    cutoff = now_or(now) - policy.max_age_days * 86400
     conn = _schema.connect(str(path))
     try:
         _schema.create(conn)
@@ -67,71 +70,15 @@ def apply_retention(
         deleted["total"], issues = _cap_total(conn, policy.max_events)
         deleted["side_rows"] = _delete_old_side_rows(conn, cutoff)
         deleted["issues"] = issues
+        deleted["attachments"] = _trim_attachments(
+            conn, cutoff, now_or(now), policy.max_attachment_bytes
+        )
         _trim_counters(conn, cutoff, policy.max_events_per_issue)
     finally:
         conn.close()
     if any(deleted.values()):
         logger.info("inferwatch: retention deleted %s", deleted)
     return deleted
-
-
-class Pruner:
-    """Applies `policy` to the store at `path` at start and then every `every` seconds, from a
-    daemon thread; a busy or broken store is logged and tried again, never raised.
-
-    One process prunes: a forked child (a gunicorn `--preload` worker, a prefork pool's process)
-    does not start a pruner of its own. The parent that made this one goes on pruning the same
-    file for as long as its workers live (gunicorn's and Celery's masters, a multiprocessing
-    parent), and every pruner would delete the same rows: `apply_retention` is safe from several
-    processes at once (its own connection, short transactions), but N workers doing the same
-    scan every ten minutes only compete with the writers for the lock.
-
-    >>> pruner = Pruner(Path(".inferwatch/events.db"), Retention())  # doctest: +SKIP
-    >>> pruner.close()                                               # doctest: +SKIP
-    """
-
-    def __init__(self, path: Path, policy: Retention, *, every: float = 600.0) -> None:
-        self.path, self.policy, self.every = path, policy, every
-        self._stop = threading.Event()
-        self._pruning = threading.Lock()  # held for a run: a fork waits for it to end
-        self._guarded = False
-        self._thread = threading.Thread(target=self._run, name="inferwatch-retention", daemon=True)
-        self._thread.start()
-        _fork.register(
-            before=self._before_fork,
-            after_in_parent=self._after_fork_in_parent,
-            after_in_child=self._after_fork,
-        )
-
-    def _before_fork(self) -> None:
-        # A run's connection open at the fork would leave the child SQLite's record of its
-        # locks (see `_fork`); runs are short, chunked transactions.
-        self._guarded = self._pruning.acquire(timeout=_fork.WAIT_SECONDS)
-
-    def _after_fork_in_parent(self) -> None:
-        if self._guarded:
-            self._guarded = False
-            self._pruning.release()
-
-    def _after_fork(self) -> None:
-        # The parent's thread is not here, and its locks may be held for ever: `close` in the
-        # child then stops nothing and waits for nothing.
-        self._stop, self._pruning, self._guarded = threading.Event(), threading.Lock(), False
-
-    def close(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        self._thread.join(timeout)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                with self._pruning:
-                    apply_retention(self.path, self.policy)
-            except sqlite3.OperationalError as exc:  # busy or locked: the writers go first
-                logger.warning("inferwatch: retention put off (%s); will try again", exc)
-            except Exception:
-                logger.exception("inferwatch: retention failed; will try again")
-            self._stop.wait(self.every)
 
 
 def _delete_in_chunks(conn: sqlite3.Connection, sql: str, args: tuple[object, ...]) -> int:
@@ -268,6 +215,7 @@ def _trim_counters(conn: sqlite3.Connection, cutoff: float, per_issue: int) -> N
     """Bound the dashboard's counter tables the same way as the events they count."""
     conn.execute("DELETE FROM issue_hours WHERE hour < ?", (int(cutoff // 3600),))
     conn.execute("DELETE FROM traffic WHERE bucket < ?", (int(cutoff // 300),))
+    conn.execute("DELETE FROM ingest_counts WHERE hour < ?", (int(cutoff // 3600),))
     _delete_in_chunks(
         conn,
         "DELETE FROM issue_keys WHERE (issue_id, key) IN"
@@ -292,3 +240,36 @@ def _delete_old_side_rows(conn: sqlite3.Connection, cutoff: float) -> int:
             (cutoff,),
         )
     return total
+
+
+def now_or(now: float | None) -> float:
+    return time.time() if now is None else now
+
+
+def _trim_attachments(conn: sqlite3.Connection, cutoff: float, now: float, cap: int) -> int:
+    """Attachments older than `cutoff`, those whose event is gone, then the oldest past `cap`
+    bytes in all."""
+    deleted = _delete_in_chunks(
+        conn,
+        "DELETE FROM attachments WHERE id IN (SELECT a.id FROM attachments a"
+        " LEFT JOIN events e ON e.event_id = a.event_id"
+        " WHERE a.timestamp < ? OR (e.id IS NULL AND a.timestamp < ?) LIMIT ?)",
+        (cutoff, now - _ORPHAN_GRACE),
+    )
+    total = conn.execute("SELECT coalesce(sum(size), 0) FROM attachments").fetchone()[0]
+    while total > cap:
+        oldest = conn.execute(
+            "SELECT id, size FROM attachments ORDER BY timestamp, id LIMIT 100"
+        ).fetchall()
+        if not oldest:
+            break
+        over, ids = total - cap, []
+        for row_id, size in oldest:
+            if over <= 0:
+                break
+            ids.append(row_id)
+            over -= size
+            total -= size
+        conn.execute(f"DELETE FROM attachments WHERE id IN ({','.join('?' * len(ids))})", ids)
+        deleted += len(ids)
+    return deleted

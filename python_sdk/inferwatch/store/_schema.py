@@ -95,6 +95,47 @@ CREATE TABLE IF NOT EXISTS browser_activity (
     data TEXT
 );
 CREATE INDEX IF NOT EXISTS activity_by_session ON browser_activity (session_id, timestamp);
+
+-- What Sentry SDKs send beside their events: attachments (kept beside the event they came with,
+-- bounded by --max-attachment-bytes and retention) and user feedback.
+CREATE TABLE IF NOT EXISTS attachments (
+    id INTEGER PRIMARY KEY,
+    timestamp REAL NOT NULL,
+    event_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    content_type TEXT,
+    attachment_type TEXT,
+    size INTEGER NOT NULL,
+    data BLOB NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS attachments_by_event ON attachments (event_id, name);
+CREATE INDEX IF NOT EXISTS attachments_by_time ON attachments (timestamp);
+
+CREATE TABLE IF NOT EXISTS feedback (
+    id INTEGER PRIMARY KEY,
+    timestamp REAL NOT NULL,
+    feedback_id TEXT NOT NULL,
+    event_id TEXT,
+    name TEXT,
+    email TEXT,
+    message TEXT NOT NULL,
+    url TEXT,
+    source TEXT NOT NULL,
+    data TEXT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS feedback_by_id ON feedback (feedback_id);
+CREATE INDEX IF NOT EXISTS feedback_by_event ON feedback (event_id);
+CREATE INDEX IF NOT EXISTS feedback_by_time ON feedback (timestamp);
+
+-- What the collector received, stored, skipped and refused, by item type and reason, per hour.
+CREATE TABLE IF NOT EXISTS ingest_counts (
+    hour INTEGER NOT NULL,
+    outcome TEXT NOT NULL,
+    type TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (hour, outcome, type, reason)
+) WITHOUT ROWID;
 """
 
 # What the dashboard reads on every page view, kept up to date as events are inserted so that

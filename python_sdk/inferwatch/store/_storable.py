@@ -17,8 +17,8 @@ import math
 import sqlite3
 from typing import Any
 
-from ._insert import column_values
 from ._schema import SCHEMA
+from ._tables import column_values
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 

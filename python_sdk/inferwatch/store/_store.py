@@ -84,6 +84,16 @@ class Store(Writer):
             self._wake_writer()  # errors are rare and people wait to see them
         return True
 
+    def add_counts(self, counts: Iterable[dict[str, Any]]) -> None:
+        """Queue the collector's ingest counts (each `outcome`, `type`, `reason`, `n`,
+        `timestamp`) without waiting; not rows anyone sent, so not counted as accepted, and
+        dropped silently when the queue is full."""
+        if self._closed or len(self._items) >= self._queue_size:
+            return
+        if self._thread is None:
+            self._start_writer()
+        self._items.extend(("ingest", row) for row in counts)
+
     def write(self, rows: Iterable[Row], timeout: float = 10.0) -> bool:
         """Store `rows` and wait until they are committed (the collector acknowledges after)."""
         done = threading.Event()

@@ -16,12 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from . import _schema
-from ._insert import INSERTS, IssueChange
+from ._insert import IssueChange
+from ._tables import INSERTS
 
 logger = logging.getLogger("inferwatch")
 
 Row = tuple[str, dict[str, Any]]
-"""A row to store: its kind (`event`, `generation`, `usage`, `request`, `activity`) and data."""
+"""A row to store: its kind (`event`, `generation`, `usage`, `request`, `activity`,
+`attachment`, `feedback`, `ingest`) and data."""
 
 
 @dataclass
@@ -179,7 +181,8 @@ class Writer:
                 continue
             if careful:
                 conn.execute("RELEASE row")
-            stored += len(run)
+            if kind != "ingest":  # the collector's own counts are not rows anyone sent
+                stored += len(run)
         return stored, changes
 
     def _connection(self) -> sqlite3.Connection:
