@@ -193,8 +193,11 @@ def stored_messages(store_path: Path) -> list[str]:
     out = []
     for r in rows(store_path, "SELECT data FROM events"):
         exception = json.loads(r["data"]).get("exception")
-        if isinstance(exception, dict) and isinstance(exception.get("values"), list):
-            out.append(str(exception["values"][-1].get("value")))
+        values = exception.get("values") if isinstance(exception, dict) else None
+        # Sentry's normalizer leaves a null where a value was not an exception
+        last = values[-1] if isinstance(values, list) and values else None
+        if isinstance(last, dict):
+            out.append(str(last.get("value")))
     return out
 
 
