@@ -60,7 +60,11 @@ def test_events_older_than_the_maximum_age_go_and_their_issues_stay(tmp_path: Pa
     assert stored(path) == {"old": 0, "mixed": 1}
     assert [r["count"] for r in rows(path, "SELECT count FROM issues ORDER BY id")] == [1, 2]
     assert rows(path, "SELECT COUNT(*) AS n FROM generations")[0]["n"] == 0
-    assert rows(path, "SELECT COUNT(*) AS n FROM traffic")[0]["n"] == 1  # the new usage bucket
+    assert rows(path, "SELECT COUNT(*) AS n FROM generation_rollups")[0]["n"] == 0
+    kept = rows(path, "SELECT span, n FROM traffic_rollups ORDER BY span")
+    # the new usage row, in the hour and six hours that hold it (the minute and five-minute
+    # rollups keep only the last hours, and NOW is long past)
+    assert kept == [{"span": s, "n": 1} for s in (3600, 21600)]
 
 
 def test_a_busy_issue_keeps_only_its_newest_events(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .._errors import ConfigError
-from . import _schema
+from . import _rollup_tables, _schema
 
 logger = logging.getLogger("inferwatch")
 _CHUNK = 5000  # rows deleted a transaction, so ingest never waits long for the write lock
@@ -74,6 +74,7 @@ def apply_retention(
             conn, cutoff, now_or(now), policy.max_attachment_bytes
         )
         _trim_counters(conn, cutoff, policy.max_events_per_issue)
+        _rollup_tables.trim(conn, cutoff, now_or(now))
     finally:
         conn.close()
     if any(deleted.values()):
@@ -214,7 +215,6 @@ def _water_level(sizes: list[int], cap: int) -> int:
 def _trim_counters(conn: sqlite3.Connection, cutoff: float, per_issue: int) -> None:
     """Bound the dashboard's counter tables the same way as the events they count."""
     conn.execute("DELETE FROM issue_hours WHERE hour < ?", (int(cutoff // 3600),))
-    conn.execute("DELETE FROM traffic WHERE bucket < ?", (int(cutoff // 300),))
     conn.execute("DELETE FROM ingest_counts WHERE hour < ?", (int(cutoff // 3600),))
     _delete_in_chunks(
         conn,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 
+from . import _backfill
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS issues (
     id INTEGER PRIMARY KEY,
@@ -198,39 +200,12 @@ INSERT OR REPLACE INTO issue_stats (issue_id, affected)
     SELECT issue_id, COUNT(*) FROM issue_keys GROUP BY issue_id;
 """
 
-# Requests per route and `log_usage` calls per endpoint in five-minute buckets, kept as rows are
-# inserted, so the Usage page reads a few hundred rows however busy the app is.
-TRAFFIC = """
-CREATE TABLE IF NOT EXISTS traffic (
-    kind TEXT NOT NULL,
-    bucket INTEGER NOT NULL,
-    name TEXT NOT NULL,
-    n INTEGER NOT NULL,
-    errors INTEGER NOT NULL,
-    total_ms REAL NOT NULL,
-    PRIMARY KEY (kind, bucket, name)
-) WITHOUT ROWID;
-CREATE TRIGGER IF NOT EXISTS requests_count AFTER INSERT ON requests BEGIN
-    INSERT INTO traffic (kind, bucket, name, n, errors, total_ms)
-    VALUES ('request', CAST(NEW.timestamp / 300 AS INTEGER), NEW.method || ' ' || NEW.route, 1,
-            NEW.status >= 500, NEW.duration_ms)
-    ON CONFLICT (kind, bucket, name) DO UPDATE SET n = n + 1,
-        errors = errors + excluded.errors, total_ms = total_ms + excluded.total_ms;
-END;
-CREATE TRIGGER IF NOT EXISTS usage_count AFTER INSERT ON usage BEGIN
-    INSERT INTO traffic (kind, bucket, name, n, errors, total_ms)
-    VALUES ('usage', CAST(NEW.timestamp / 300 AS INTEGER), NEW.endpoint, 1, 0, 0)
-    ON CONFLICT (kind, bucket, name) DO UPDATE SET n = n + 1;
-END;
-"""
-
-TRAFFIC_BACKFILL = """
-INSERT OR IGNORE INTO traffic (kind, bucket, name, n, errors, total_ms)
-    SELECT 'request', CAST(timestamp / 300 AS INTEGER), method || ' ' || route, COUNT(*),
-           SUM(status >= 500), SUM(duration_ms) FROM requests GROUP BY 2, 3;
-INSERT OR IGNORE INTO traffic (kind, bucket, name, n, errors, total_ms)
-    SELECT 'usage', CAST(timestamp / 300 AS INTEGER), endpoint, COUNT(*), 0, 0
-    FROM usage GROUP BY 2, 3;
+# The five-minute `traffic` counters and their triggers, replaced by the rollups of every range
+# (`_rollup_tables`), which `_backfill` fills from the rows themselves.
+RETIRED = """
+DROP TRIGGER IF EXISTS requests_count;
+DROP TRIGGER IF EXISTS usage_count;
+DROP TABLE IF EXISTS traffic;
 """
 
 
@@ -248,13 +223,12 @@ def connect(path: str, *, readonly: bool = False, timeout: float = 5.0) -> sqlit
 
 def create(conn: sqlite3.Connection) -> None:
     conn.executescript(SCHEMA)
-    for table, script, backfill in (
-        ("issue_hours", DASHBOARD, BACKFILL),
-        ("traffic", TRAFFIC, TRAFFIC_BACKFILL),
-    ):
-        existed = conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
-        ).fetchone()
-        conn.executescript(script)
-        if not existed:  # a store written before these counters: fill them once
-            conn.executescript(backfill)
+    existed = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'issue_hours'"
+    ).fetchone()
+    conn.executescript(DASHBOARD)
+    if not existed:  # a store written before these counters: fill them once
+        conn.executescript(BACKFILL)
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'traffic'").fetchone():
+        conn.executescript(RETIRED)
+    _backfill.create(conn)

@@ -52,6 +52,7 @@ class Store(Writer):
         self._file: tuple[int, int] | None = None
         self._closed = False
         self._locked_tries = 0
+        self._backfilling = False
         self._forked = False
         self._start_lock = threading.Lock()
         # Held by the writer while it uses the connection, and by a fork while it closes it.
@@ -211,5 +212,6 @@ class Store(Writer):
         self._counts = Counter()
         self._logged = set()
         self._locked_tries = 0
+        self._backfilling = False
         self._thread = None
         self._forked = True

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from .. import _json
+from ._generation_rollups import add_batch as add_generations
 from ._insert import Inserter, IssueChange, event_values, insert_events, insert_rows
 from ._timestamps import stored_timestamp
+from ._traffic_rollups import add_requests, add_usage
 
 _TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
     "generation": (
@@ -60,6 +63,12 @@ _TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
 }
 _ONCE = frozenset(["attachment", "feedback"])  # a unique index says what "again" means
+# Rolled up as they are written, from the ids the batch's rows were given on
+_ROLLUPS: dict[str, Callable[[sqlite3.Connection, int], None]] = {
+    "generation": add_generations,
+    "request": add_requests,
+    "usage": add_usage,
+}
 COUNT_KEYS = ("outcome", "type", "reason")
 
 
@@ -86,9 +95,18 @@ def _values(names: tuple[str, ...], data: dict[str, Any]) -> list[Any]:
 def _columns(kind: str) -> Inserter:
     table, names = _TABLES[kind]
     verb = "INSERT OR IGNORE" if kind in _ONCE else "INSERT"
+    rollup = _ROLLUPS.get(kind)
 
     def insert(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> list[IssueChange]:
-        insert_rows(conn, table, names, [_values(names, data) for data in rows], verb=verb)
+        values = [_values(names, data) for data in rows]
+        if rollup is None:
+            insert_rows(conn, table, names, values, verb=verb)
+            return []
+        # Rows are given the ids after the largest (no AUTOINCREMENT, and the writer holds
+        # the write lock), so the batch's rows are those from this id on.
+        first = conn.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {table}").fetchone()[0]
+        insert_rows(conn, table, names, values, verb=verb)
+        rollup(conn, first)
         return []
 
     return insert

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import _schema
+from . import _backfill, _schema
 from ._insert import IssueChange
 from ._tables import INSERTS
 
@@ -64,6 +64,7 @@ class Writer:
     _file: tuple[int, int] | None
     _locked_tries: int
     _guard: threading.Lock
+    _backfilling: bool
 
     def _run(self) -> None:
         try:
@@ -77,12 +78,14 @@ class Writer:
             # a full batch, an event or a waiting caller starts the next one sooner. Taking
             # what came in during the last commit at once had the writer commit every few
             # rows under steady traffic, at five times the CPU a row, competing with the app.
-            if len(self._items) < self._batch_size:
+            if len(self._items) < self._batch_size and not self._backfilling:
                 self._wake.wait(_POLL_SECONDS)
             self._wake.clear()
             items: list[Any] = []
             while self._items and len(items) < self._batch_size:
                 items.append(self._items.popleft())
+            if self._backfilling:
+                self._backfill_chunk()  # between batches: one chunk, so rows never wait long
             if not items:
                 continue
             stop = any(item is STOP for item in items)
@@ -185,6 +188,22 @@ class Writer:
                 stored += len(run)
         return stored, changes
 
+    def _backfill_chunk(self) -> None:
+        """Roll up one chunk of the rows written before the rollups (see `_backfill`)."""
+        with self._guard:
+            try:
+                self._backfilling = _backfill.backfill_step(self._connection())
+                return
+            except (sqlite3.Error, OSError) as exc:  # busy, or the file went away: next round
+                self._close_connection()
+                if "backfill" not in self._logged:
+                    self._logged.add("backfill")
+                    logger.warning("inferwatch: rollups of %s put off: %s", self.path, exc)
+            except Exception:  # a bug must not spin the writer: the pages count new rows only
+                self._backfilling = False
+                logger.exception("inferwatch: could not roll up the rows of %s", self.path)
+        self._wake.wait(_POLL_SECONDS)
+
     def _connection(self) -> sqlite3.Connection:
         if self._conn is not None and _identity(self.path) != self._file:
             # Deleted or replaced under us: SQLite would go on writing into the unlinked file.
@@ -194,6 +213,7 @@ class Writer:
             conn = _schema.connect(str(self.path))
             try:
                 _schema.create(conn)
+                self._backfilling = _backfill.pending(conn)
             except BaseException:
                 conn.close()
                 raise
