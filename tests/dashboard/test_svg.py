@@ -41,3 +41,8 @@ def test_grouped_bars_put_each_series_beside_the_other() -> None:
     chart = _svg.grouped_bars({"backend": [1, 0], "browser": [2, 3]}, ["50ms", "1s"], label="h")
     assert chart.count('class="s0"') == 1 and chart.count('class="s1"') == 2
     assert "<title>browser · 1s: 3</title>" in chart
+
+
+def test_an_axis_below_a_millisecond_is_labelled_in_microseconds() -> None:
+    chart = _svg.lines({"p50": [0.012, 0.018]}, ["a", "b"], label="l", unit="ms")
+    assert "µs</text>" in chart and "0.0" not in chart.split("<polyline")[0]

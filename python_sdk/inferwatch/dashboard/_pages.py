@@ -7,9 +7,12 @@ import time
 from typing import Any
 
 from ..store import _queries as q
+from ..store._calls import latest_calls
 from ..store._extras import event_attachments, issue_feedback, list_feedback
 from ..store._ingest_stats import ingest_stats
 from . import _stats, _svg, _timeline
+from ._generation_stats import RELATIVE_ERROR, generation_stats
+from ._usage_stats import usage_stats
 from ._view import event_view
 
 PAGE_SIZE = 50
@@ -65,9 +68,16 @@ def issue(conn: sqlite3.Connection, issue_id: int, event_id: str | None) -> dict
     }
 
 
-def generations(conn: sqlite3.Connection, window: _stats.Window) -> dict[str, Any]:
+def _window(conn: sqlite3.Connection, name: str | None, tables: tuple[str, ...]) -> _stats.Window:
+    """The range asked for, or the one that shows the data of `tables` best."""
+    now = time.time()
+    return _stats.Window.named(name or _stats.opening_range(conn, tables, now), now)
+
+
+def generations(conn: sqlite3.Connection, range_name: str | None) -> dict[str, Any]:
     """Latency histogram, percentiles over time, backend beside browser, per model, latest."""
-    stats = _stats.generation_stats(conn, window)
+    window = _window(conn, range_name, ("generations",))
+    stats = generation_stats(conn, window)
     labels = window.labels()
     names = [name for name, _ in stats["histogram"]["backend"]]
     under = [name if "+" in name else f"under {name}" for name in names]
@@ -87,21 +97,29 @@ def generations(conn: sqlite3.Connection, window: _stats.Window) -> dict[str, An
         "window": window,
         "stats": stats,
         "charts": charts,
-        "latest": q.list_generations(conn, limit=25),
+        "latest": latest_calls(conn, limit=25),
+        "error_pct": f"{RELATIVE_ERROR * 100:.1f}%",
     }
 
 
-def usage(conn: sqlite3.Connection, window: _stats.Window) -> dict[str, Any]:
+def usage(conn: sqlite3.Connection, range_name: str | None) -> dict[str, Any]:
     """Requests per route and `log_usage` calls per endpoint over time, and the ingest panel:
     what the collector received, stored, skipped and refused."""
-    stats = _stats.usage_stats(conn, window)
+    window = _window(conn, range_name, ("requests", "usage"))
+    stats = usage_stats(conn, window)
     labels = window.labels()
     charts = {
         "requests": _svg.stacked_bars(stats["requests"], labels, label="requests per route"),
         "usage": _svg.stacked_bars(stats["usage"], labels, label="log_usage per endpoint"),
     }
     ingest = ingest_stats(conn, now=time.time())
-    return {"window": window, "stats": stats, "charts": charts, "ingest": ingest}
+    return {
+        "window": window,
+        "stats": stats,
+        "charts": charts,
+        "ingest": ingest,
+        "error_pct": f"{RELATIVE_ERROR * 100:.1f}%",
+    }
 
 
 def feedback(conn: sqlite3.Connection, page_no: int) -> dict[str, Any]:

@@ -7,7 +7,6 @@ changes (resolve, ignore, reopen), which are POSTs carrying the CSRF token.
 from __future__ import annotations
 
 import sqlite3
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -25,7 +24,7 @@ from .._ids import parse_id
 from ..store import _queries as q
 from ..store._admin import STATUSES, set_status
 from ..store._extras import attachment
-from . import _pages, _stats
+from . import _pages
 from ._auth import COOKIE, NEEDS_TOKEN_BEHIND_PROXY, Access, FailureLimit
 from ._downloads import attachment_response
 from ._format import FILTERS
@@ -172,15 +171,15 @@ def dashboard_router(store_path: Path, access: Access, *, snippet: str | None = 
         return RedirectResponse(back, 303, headers=HEADERS)
 
     @protected.get("/generations", response_class=HTMLResponse)
-    def generations(request: Request, range: str = "24h") -> Response:
+    def generations(request: Request, range: str | None = None) -> Response:
         with reading() as conn:
-            data = _pages.generations(conn, _stats.Window.named(range, time.time()))
+            data = _pages.generations(conn, range)
         return page(request, "generations.html", nav="generations", **data)
 
     @protected.get("/usage", response_class=HTMLResponse)
-    def usage(request: Request, range: str = "24h") -> Response:
+    def usage(request: Request, range: str | None = None) -> Response:
         with reading() as conn:
-            data = _pages.usage(conn, _stats.Window.named(range, time.time()))
+            data = _pages.usage(conn, range)
         return page(request, "usage.html", nav="usage", **data)
 
     @protected.get("/feedback", response_class=HTMLResponse)

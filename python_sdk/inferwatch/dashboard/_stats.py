@@ -1,17 +1,19 @@
-"""The numbers behind the Generations and Usage pages, over one time window."""
+"""The time ranges of the Generations and Usage pages, and which one a page opens on.
+
+Each range is cut into equal buckets, and each bucket is one period of the rollups of its span
+(`store._rollup_tables`), so a range reads a few rows per bucket, never the records themselves.
+"""
 
 from __future__ import annotations
 
-import math
 import sqlite3
-from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
 
-MAX_ROWS = 50_000  # the newest rows a window is computed from, so a page stays quick
-LATENCY_EDGES = (0, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 30_000)
+# name: (seconds a bucket, buckets); the smallest first
+RANGES = {"15m": (60, 15), "1h": (300, 12), "24h": (3600, 24), "7d": (21600, 28)}
+DEFAULT = "24h"
 
 
 @dataclass(frozen=True)
@@ -20,18 +22,24 @@ class Window:
 
     name: str
     start: float
-    step: float
+    step: int
     buckets: int
 
     @classmethod
     def named(cls, name: str, now: float) -> Window:
-        step, buckets = {"1h": (300, 12), "7d": (21600, 28)}.get(name, (3600, 24))
-        name = name if name in ("1h", "7d") else "24h"
+        name = name if name in RANGES else DEFAULT
+        step, buckets = RANGES[name]
         end = (now // step + 1) * step  # buckets on round times, the last one holds `now`
         return cls(name, end - step * buckets, step, buckets)
 
-    def index(self, ts: float) -> int:
-        return min(self.buckets - 1, max(0, int((ts - self.start) // self.step)))
+    @property
+    def first_period(self) -> int:
+        """The rollup period (of span `step`) of the first bucket."""
+        return int(self.start // self.step)
+
+    @property
+    def last_period(self) -> int:
+        return self.first_period + self.buckets - 1
 
     def labels(self) -> list[str]:
         fmt = "%a %H:%M" if self.step >= 21600 else "%H:%M"
@@ -41,159 +49,26 @@ class Window:
         ]
 
 
-def percentile(sorted_values: Sequence[float], q: float) -> float | None:
-    """Nearest-rank percentile of already sorted values.
+def opening_range(conn: sqlite3.Connection, tables: Iterable[str], now: float) -> str:
+    """The range a page opens on: the smallest that holds everything recorded in the last day
+    (so that an app started a few minutes ago fills a chart, rather than making one bar at the
+    right edge of 24 hours), 7d when the last day is empty but the week is not, else 24h.
 
-    >>> percentile([1, 2, 3, 4], 0.5)
-    2
+    Read through the tables' timestamp indexes: a few index steps, however many rows.
     """
-    if not sorted_values:
-        return None
-    return sorted_values[max(0, math.ceil(q * len(sorted_values)) - 1)]
+    day, week = Window.named("24h", now), Window.named("7d", now)
+    oldest = _oldest(conn, tables, day.start)
+    if oldest is None:
+        return "7d" if _oldest(conn, tables, week.start) is not None else DEFAULT
+    return next(name for name in RANGES if Window.named(name, now).start <= oldest)
 
 
-def _rows(conn: sqlite3.Connection, window: Window) -> list[sqlite3.Row]:
-    return conn.execute(
-        "SELECT timestamp, source, model, status, duration_ms, first_chunk_ms, input_tokens,"
-        " output_tokens FROM generations WHERE timestamp >= ? ORDER BY timestamp DESC LIMIT ?",
-        (window.start, MAX_ROWS),
-    ).fetchall()
-
-
-def generation_stats(conn: sqlite3.Connection, window: Window) -> dict[str, Any]:
-    """Latency histogram, percentiles over time, backend vs browser, per-model table."""
-    rows = _rows(conn, window)
-    backend = [r for r in rows if r["source"] == "backend"]
-    browser = [r for r in rows if r["source"] == "browser"]
-    return {
-        "total": len(rows),
-        "capped": len(rows) == MAX_ROWS,
-        "histogram": {
-            "backend": _histogram([r["duration_ms"] for r in backend]),
-            "browser": _histogram([r["duration_ms"] for r in browser]),
-        },
-        "percentiles": _over_time(backend, window, (0.5, 0.95, 0.99), "duration_ms"),
-        "waited": {
-            "backend p50": _over_time(backend, window, (0.5,), "duration_ms")["p50"],
-            "browser p50": _over_time(browser, window, (0.5,), "duration_ms")["p50"],
-        },
-        "tiles": _tiles(backend, browser),
-        "models": _per_model(rows),
-    }
-
-
-def _sorted(rows: Sequence[sqlite3.Row], column: str) -> list[float]:
-    return sorted(float(r[column]) for r in rows if r[column] is not None)
-
-
-def _histogram(durations: Sequence[float | None]) -> list[tuple[str, int]]:
-    counts = [0] * len(LATENCY_EDGES)
-    for d in durations:
-        if d is not None:
-            counts[sum(1 for edge in LATENCY_EDGES[1:] if d >= edge)] += 1
-    # Each bar is named by its upper edge ("under 100ms"); the tooltip says the whole range.
-    names = [_ms(e) for e in LATENCY_EDGES[1:]] + [f"{_ms(LATENCY_EDGES[-1])}+"]
-    return list(zip(names, counts, strict=True))
-
-
-def _ms(value: float) -> str:
-    return f"{value / 1000:g}s" if value >= 1000 else f"{value:g}ms"
-
-
-def _over_time(
-    rows: Sequence[sqlite3.Row], window: Window, qs: Sequence[float], column: str
-) -> dict[str, list[float | None]]:
-    buckets: dict[int, list[float]] = defaultdict(list)
-    for r in rows:
-        if r[column] is not None:
-            buckets[window.index(r["timestamp"])].append(float(r[column]))
-    out: dict[str, list[float | None]] = {}
-    for q in qs:
-        out[f"p{round(q * 100)}"] = [
-            percentile(sorted(buckets[i]), q) if buckets[i] else None for i in range(window.buckets)
-        ]
-    return out
-
-
-def _tiles(backend: Sequence[sqlite3.Row], browser: Sequence[sqlite3.Row]) -> dict[str, Any]:
-    be, br = _sorted(backend, "duration_ms"), _sorted(browser, "duration_ms")
-    first = _sorted(browser, "first_chunk_ms") or _sorted(backend, "first_chunk_ms")
-    everything = [*backend, *browser]
-    errors = sum(1 for r in everything if r["status"] == "error")
-    return {
-        "backend_p50": percentile(be, 0.5),
-        "backend_p95": percentile(be, 0.95),
-        "browser_p50": percentile(br, 0.5),
-        "browser_p95": percentile(br, 0.95),
-        "first_token_p50": percentile(first, 0.5),
-        "error_rate": errors / len(everything) if everything else None,
-        "calls": len(everything),
-    }
-
-
-def _per_model(rows: Sequence[sqlite3.Row]) -> list[dict[str, Any]]:
-    by_model: dict[str, list[sqlite3.Row]] = defaultdict(list)
-    for r in rows:
-        by_model[r["model"]].append(r)
-    out = []
-    for model, group in sorted(by_model.items(), key=lambda kv: -len(kv[1])):
-        durations = _sorted([r for r in group if r["source"] == "backend"] or group, "duration_ms")
-        statuses = Counter(r["status"] for r in group)
-        out.append(
-            {
-                "model": model,
-                "calls": len(group),
-                "errors": statuses["error"],
-                "abandoned": statuses["abandoned"],
-                "error_rate": statuses["error"] / len(group),
-                "p50": percentile(durations, 0.5),
-                "p95": percentile(durations, 0.95),
-                "first_token_p50": percentile(_sorted(group, "first_chunk_ms"), 0.5),
-                "input_tokens": sum(r["input_tokens"] or 0 for r in group),
-                "output_tokens": sum(r["output_tokens"] or 0 for r in group),
-            }
-        )
-    return out
-
-
-def usage_stats(conn: sqlite3.Connection, window: Window, *, top: int = 6) -> dict[str, Any]:
-    """Requests per route (middleware) and `log_usage` calls per endpoint, bucketed.
-
-    Read from the five-minute `traffic` counters, never from the rows themselves.
-    """
-    rows = conn.execute(
-        "SELECT kind, name, CAST((bucket * 300 - ?) / ? AS INTEGER) AS b, SUM(n) AS n,"
-        " SUM(errors) AS errors, SUM(total_ms) AS total_ms FROM traffic"
-        " WHERE kind IN ('request', 'usage') AND bucket >= ? GROUP BY kind, name, b",
-        (window.start, window.step, int(window.start // 300)),
-    ).fetchall()
-    requests = [r for r in rows if r["kind"] == "request"]
-    return {
-        "requests": _stacks(requests, window, top),
-        "usage": _stacks([r for r in rows if r["kind"] == "usage"], window, top),
-        "routes": _route_table(requests),
-    }
-
-
-def _stacks(rows: Sequence[sqlite3.Row], window: Window, top: int) -> dict[str, list[int]]:
-    totals: Counter[str] = Counter()
-    for r in rows:
-        totals[r["name"]] += r["n"]
-    keep = [name for name, _ in totals.most_common(top)]
-    stacks = {name: [0] * window.buckets for name in keep}
-    for r in rows:
-        name = r["name"] if r["name"] in stacks else "other"
-        stacks.setdefault(name, [0] * window.buckets)[min(r["b"], window.buckets - 1)] += r["n"]
-    return stacks
-
-
-def _route_table(rows: Sequence[sqlite3.Row]) -> list[dict[str, Any]]:
-    table: dict[str, dict[str, Any]] = {}
-    for r in rows:
-        entry = table.setdefault(r["name"], {"name": r["name"], "n": 0, "errors": 0, "ms": 0.0})
-        entry["n"] += r["n"]
-        entry["errors"] += r["errors"] or 0
-        entry["ms"] += r["total_ms"] or 0
-    for entry in table.values():
-        entry["avg_ms"] = entry.pop("ms") / entry["n"]
-    return sorted(table.values(), key=lambda e: -e["n"])
+def _oldest(conn: sqlite3.Connection, tables: Iterable[str], since: float) -> float | None:
+    found = [
+        conn.execute(
+            f"SELECT min(timestamp) FROM {table} WHERE timestamp >= ?", (since,)
+        ).fetchone()[0]
+        for table in tables
+    ]
+    times = [t for t in found if t is not None]
+    return min(times) if times else None

@@ -111,9 +111,11 @@ class _Frame:
 
 
 def _label(value: float, unit: str) -> str:
-    """An axis label: `1.5 s` for 1500 ms, `12k` for 12000."""
+    """An axis label: `1.5 s` for 1500 ms, `20 µs` for 0.02 ms, `12k` for 12000."""
     if unit == "ms" and value >= 1000:
         return f"{_num(value / 1000)} s"
+    if unit == "ms" and 0 < value < 1:
+        return f"{value * 1000:.3g} µs"
     if value >= 1000:
         return f"{_num(value / 1000)}k"
     return (

@@ -16,6 +16,8 @@ from .._cli_export import parse_since
 from .._errors import ConfigError
 from .._ids import MAX_ID
 from ..dashboard import _stats
+from ..dashboard._generation_stats import RELATIVE_ERROR
+from ..dashboard._generation_stats import generation_stats as page_stats
 from ..store import _queries as q
 from ..store._search import SCAN_LIMIT, search_events
 from ..store._timestamps import iso
@@ -113,15 +115,17 @@ def generations(
 
 def generation_stats(conn: sqlite3.Connection, range_name: str) -> dict[str, Any]:
     """p50/p95 latency, time to first token and error rates, overall and per model, over one
-    of the Generations page's ranges (the same numbers the page shows)."""
+    of the Generations page's ranges (the same numbers the page shows, from the same rollups)."""
     window = _stats.Window.named(range_name, time.time())
-    stats = _stats.generation_stats(conn, window)
+    stats = page_stats(conn, window)
     return {
         "range": window.name,
         "from": iso(window.start),
         "to": iso(window.start + window.step * window.buckets),
         "calls": stats["total"],
-        "capped_at_newest": _stats.MAX_ROWS if stats["capped"] else None,
+        "records": stats["records"],
+        "timed_by_both": stats["paired"],
+        "percentile_error": round(RELATIVE_ERROR, 4),
         "overall": stats["tiles"],
         "models": stats["models"][:50],
         "latency_histogram_ms": {side: dict(bars) for side, bars in stats["histogram"].items()},
