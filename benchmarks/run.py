@@ -489,6 +489,23 @@ def dashboard(rounds: int, raw: dict[str, Any]) -> list[Row]:
             f"{small['issues_all_ms']:.1f} ms",
             large["issues_all_ms"] / small["issues_all_ms"],
         ),
+        *(
+            Row(
+                "Dashboard",
+                f"{what}, 1,000,000 vs 10,000 {kind} over 7 days (1M written with rollups in"
+                f" {large['records_seed_s']:.0f} s)",
+                f"{large[key]:.1f} ms",
+                f"{small[key]:.1f} ms",
+                large[key] / small[key],
+                "≤ 2",
+                large[key] / small[key] <= 2,
+            )
+            for key, what, kind in (
+                ("generations_ms", "generations page (24 h range)", "generation records"),
+                ("generations_7d_ms", "generations page (7 d range)", "generation records"),
+                ("usage_ms", "usage page (24 h range)", "requests"),
+            )
+        ),
     ]
 
 
