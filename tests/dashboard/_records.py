@@ -1,6 +1,7 @@
-"""A store of N generation records over the last six and a half days (all in the 7d range), written as a store of the previous
-version held them (the rows alone) and then opened by this one, which rolls them up: quick to
-make at a million, and the rollups are the writer's own code (`_backfill` runs `add_range`)."""
+"""A store of N generation records over the last six and a half days (all in the 7d range),
+written as a store of the previous version held them (the rows alone) and then opened by this
+one, which rolls them up: quick to make at a million, and the rollups are the writer's own code
+(`_backfill` runs `add_range`)."""
 
 from __future__ import annotations
 

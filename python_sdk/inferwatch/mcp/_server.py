@@ -167,7 +167,7 @@ def _tools(reader: Reader) -> list[Callable[..., str]]:
             )
         return finish(dumps(answer, indent=1))
 
-    def generation_stats(range: Literal["1h", "24h", "7d"] = "24h") -> str:
+    def generation_stats(range: Literal["15m", "1h", "24h", "7d"] = "24h") -> str:
         """Latency (p50, p95), time to first token and error rate of model calls over a range,
         overall and per model, with a latency histogram: the dashboard's Generations page."""
         with reader.conn() as conn:
