@@ -12,7 +12,16 @@ from typing import Any
 import numpy as np
 import pytest
 from inferwatch._summary import Arguments, Budget, summarize
-from inferwatch.dashboard._value_view import ValueView, is_summary, json_view, summary_view
+from inferwatch.dashboard._value_view import (
+    MAX_DEPTH,
+    MAX_ENTRIES,
+    MAX_MESSAGES,
+    MAX_VIEWS,
+    ValueView,
+    is_summary,
+    json_view,
+    summary_view,
+)
 from PIL import Image
 from pydantic import BaseModel
 
@@ -243,3 +252,21 @@ def test_only_the_sdks_own_shapes_count_as_nested_summaries() -> None:
     assert is_summary({"type": "array", "shape": [2]})
     assert not is_summary({"type": "text", "text": "a chat content part"})
     assert json_view({"type": "text", "text": "hi"}).kind == "value"
+
+
+def test_a_stored_preview_of_any_size_builds_a_bounded_page() -> None:
+    leaf = {"type": "bytes", "size": 1, "mime": "text/plain"}
+    wide: Any = [leaf] * 50
+    for _ in range(3):
+        wide = {f"k{i}": wide for i in range(50)}  # 50 ** 4 summaries, if all were shown
+    views = list(walk(summary_view({"type": "mapping", "preview": wide})))
+    assert len(views) <= MAX_VIEWS + MAX_DEPTH * MAX_ENTRIES  # the last containers open
+    assert any(v.preview and "more than the page shows" in v.preview for v in views)
+
+
+def test_a_stored_chat_of_thousands_of_messages_shows_the_newest() -> None:
+    chat = [{"role": "user", "content": f"m{i}"} for i in range(5000)]
+    view = summary_view({"type": "chat", "messages": 5000, "kept": 5000, "preview": chat})
+    assert [m.text for m in view.messages][-1] == "m4999"
+    assert len(view.messages) == MAX_MESSAGES
+    assert view.cuts == [f"the newest {MAX_MESSAGES} of the 5,000 kept shown here"]

@@ -18,10 +18,11 @@ from typing import Any
 from ._format import num
 from ._shapes import items, mapping, number
 from ._value_facts import Verdict, plain
-from ._value_view import ValueView, json_view, summary_view
+from ._value_view import MAX_ENTRIES, ValueView, Walk, json_view, summary_view
 
 MAX_CALLS = 10  # nested calls shown (the SDK keeps the newest 10 too)
-MAX_DEPTH = 3
+MAX_DEPTH = 2  # calls inside calls inside the call (a watched function, a client, a retry)
+MAX_NOTES = 100
 _STATUS_NOTES = {
     "cancelled": "cancelled: the client went away, or the task running it was cancelled",
     "abandoned": "abandoned: the caller stopped reading the stream before it ended",
@@ -66,7 +67,9 @@ class ModelCard:
     more_calls: int = 0
 
 
-def model_card(record: Any, declared: str = "", depth: int = 0) -> ModelCard | None:
+def model_card(
+    record: Any, declared: str = "", depth: int = 0, walk: Walk | None = None
+) -> ModelCard | None:
     """The card of one model record, or None when there is none; `declared` is the media type
     the request said its body was (a note's `content_type` takes precedence).
 
@@ -76,7 +79,9 @@ def model_card(record: Any, declared: str = "", depth: int = 0) -> ModelCard | N
     data = mapping(record)
     if not data:
         return None
-    notes = [_note(n) for n in items(data.get("notes"))]
+    walk = walk or Walk()  # one budget of views for the record and its nested calls
+    listed = items(data.get("notes"))
+    notes = [_note(n, walk) for n in listed[:MAX_NOTES]]
     declared = _declared(items(data.get("notes"))) or declared
     status = plain(data.get("status"))
     usage = mapping(data.get("usage"))
@@ -92,35 +97,42 @@ def model_card(record: Any, declared: str = "", depth: int = 0) -> ModelCard | N
         output_tokens=number(usage.get("output_tokens")),
         parameters=_pairs(data.get("parameters")),
         response=_pairs(data.get("response")),
-        input=summary_view(data["input"], declared) if data.get("input") is not None else None,
-        output=summary_view(data["output"]) if data.get("output") is not None else None,
+        input=_value(data.get("input"), declared, walk),
+        output=_value(data.get("output"), "", walk),
         notes=notes,
         error=_error(data.get("error")),
     )
     card.warnings = _warnings(card, data)
     card.cuts = _cuts(data.get("truncated"))
+    if len(listed) > MAX_NOTES:
+        card.cuts.append(f"The first {MAX_NOTES} of {num(len(listed))} notes are shown.")
     calls = items(data.get("calls"))
     if depth < MAX_DEPTH:
-        nested = (model_card(c, "", depth + 1) for c in calls[-MAX_CALLS:])
+        nested = (model_card(c, "", depth + 1, walk) for c in calls[-MAX_CALLS:])
         card.calls = [c for c in nested if c is not None]
     card.more_calls = len(calls) - len(card.calls)
     return card
 
 
-def _note(note: Any) -> Note:
+def _value(value: Any, declared: str, walk: Walk) -> ValueView | None:
+    return None if value is None else summary_view(value, declared, walk)
+
+
+def _note(note: Any, walk: Walk) -> Note:
     fields = note if isinstance(note, dict) else {"stage": note}
+    named = [(str(k), v) for k, v in fields.items() if k not in ("stage", "at_ms")]
     return Note(
         at_ms=number(fields.get("at_ms")),
         stage=plain(fields.get("stage")),
-        fields=[(str(k), _note_value(v)) for k, v in fields.items() if k not in ("stage", "at_ms")],
+        fields=[(k, _note_value(v, walk)) for k, v in named[:MAX_ENTRIES]],
     )
 
 
-def _note_value(value: Any) -> ValueView:
+def _note_value(value: Any, walk: Walk) -> ValueView:
     """A note's value: a plain value, or a summary of a long or structured one (`note_value`)."""
     if isinstance(value, dict) and isinstance(value.get("type"), str):
-        return summary_view(value)
-    return json_view(value)
+        return summary_view(value, "", walk)
+    return json_view(value, walk)
 
 
 def _declared(notes: list[Any]) -> str:
@@ -134,15 +146,19 @@ def _declared(notes: list[Any]) -> str:
 
 
 def _pairs(value: Any) -> list[tuple[str, str]]:
-    """Parameters or response fields as (name, value) text, lists joined."""
+    """Parameters or response fields as (name, value) text, lists joined.
+
+    >>> _pairs({"max_tokens": 40, "tools": ["search", "fetch"], "stop": {"a": 1}})
+    [('max_tokens', '40'), ('tools', 'search, fetch'), ('stop', '{…}')]
+    """
     out = []
-    for key, item in mapping(value).items():
+    for key, item in list(mapping(value).items())[:MAX_ENTRIES]:
         if isinstance(item, list):
-            text = ", ".join(plain(i) for i in item)
-        elif isinstance(item, str):
-            text = item
+            text = ", ".join(plain(i) for i in item[:MAX_ENTRIES])
+        elif isinstance(item, dict):
+            text = "{…}"
         else:
-            text = json.dumps(item, ensure_ascii=False)
+            text = item if isinstance(item, str) else json.dumps(item)
         out.append((str(key), text[:500]))
     return out
 

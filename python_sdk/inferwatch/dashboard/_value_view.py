@@ -15,6 +15,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._snapshot import Snapshot
 from ._format import num
 from ._shapes import items, mapping, number
 from ._value_facts import (
@@ -31,6 +32,11 @@ from ._value_facts import (
 
 MAX_DEPTH = 4  # summaries inside summaries shown as views; deeper ones as JSON
 MAX_ENTRIES = 50  # entries of one mapping or sequence shown as views
+MAX_MESSAGES = 50  # chat messages shown, the newest (the SDK keeps 20)
+MAX_VIEWS = 2000  # views built for one model record, nested calls included
+_LOOK_NODES = 500  # values looked at to find a summary inside a container
+_JSON_CHARS = 10_000  # of one string of a value shown as JSON
+_JSON_NODES = 200  # containers of a value shown as JSON
 _INLINE = 80  # characters of a value shown on its line
 _SCALARS = {"NoneType": "None", "bool": "bool", "int": "int", "float": "float"}
 _IMAGE_FIELDS = ("format", "width", "height", "mode")
@@ -61,33 +67,58 @@ class ValueView:
     inline: bool = False  # a short plain value, shown on its line rather than in a block
 
 
-def summary_view(summary: Any, declared: str = "", depth: int = 0) -> ValueView:
+class Walk:
+    """How deep a view is, and how many views may still be built for one model record: a
+    stored event can hold a preview of any size and depth, and the page must stay small.
+
+    >>> walk = Walk(views=1); walk.spend(), walk.deeper().spend()
+    (True, False)
+    """
+
+    __slots__ = ("depth", "left")
+
+    def __init__(self, views: int = MAX_VIEWS, depth: int = 0, left: list[int] | None = None):
+        self.depth = depth
+        self.left = left if left is not None else [views]  # shared by every deeper walk
+
+    def deeper(self) -> Walk:
+        return Walk(depth=self.depth + 1, left=self.left)
+
+    def spend(self) -> bool:
+        self.left[0] -= 1
+        return self.left[0] >= 0
+
+
+def summary_view(summary: Any, declared: str = "", walk: Walk | None = None) -> ValueView:
     """The view of one summary (`{"type": "text", ...}`); `declared` is the media type the
     request or a note claimed for it (`image/png`), to tell an upload that is not one.
 
     >>> summary_view({"type": "text", "length": 9, "lines": 1, "preview": "I love it"}).facts
     [('length', '9 characters'), ('lines', '1')]
     """
+    walk = walk or Walk()
+    if not walk.spend():
+        return _too_much()
     data = mapping(summary)
     kind = str(data.get("type") or "")
     if not data or not kind:
-        return json_view(summary, depth)
+        return json_view(summary, walk)
     if isinstance(data.get("error"), str) and str(data["error"]).startswith("summary failed"):
         return ValueView("object", kind, verdict=Verdict(str(data["error"]), None))
     builder = _BUILDERS.get(kind)
     if builder is not None:
-        return builder(data, declared, depth)
+        return builder(data, declared, walk)
     if kind in _SCALARS:
         return _scalar(data)
-    return _object(data, depth)
+    return _object(data, walk)
 
 
 # -- the kinds ----------------------------------------------------------------------------
 
 
-def _text(data: dict[str, Any], declared: str, depth: int) -> ValueView:
+def _text(data: dict[str, Any], declared: str, walk: Walk) -> ValueView:
     preview = data.get("preview")
-    text = preview if isinstance(preview, str) else json.dumps(preview, ensure_ascii=False)
+    text = preview if isinstance(preview, str) else _json(preview)
     length = number(data.get("length"))
     facts = [("length", count(length, "character"))]
     if number(data.get("lines")) is not None:
@@ -99,7 +130,7 @@ def _text(data: dict[str, Any], declared: str, depth: int) -> ValueView:
     return view
 
 
-def _bytes(data: dict[str, Any], declared: str, depth: int) -> ValueView:
+def _bytes(data: dict[str, Any], declared: str, walk: Walk) -> ValueView:
     mime = plain(data.get("mime"))
     facts = [("size", size(data.get("size")))]
     if mime:
@@ -117,10 +148,10 @@ def _bytes(data: dict[str, Any], declared: str, depth: int) -> ValueView:
     return view
 
 
-def _image(data: dict[str, Any], declared: str, depth: int) -> ValueView:
+def _image(data: dict[str, Any], declared: str, walk: Walk) -> ValueView:
     """A decoded image (a PIL object), or an image part of a chat message (bytes or a URL)."""
     if "size" in data or "mime" in data:
-        view = _bytes(data, declared, depth)
+        view = _bytes(data, declared, walk)
         view.kind, view.title = "image", "image"
     else:
         view = ValueView("image", "image", image_facts(data))
@@ -131,7 +162,7 @@ def _image(data: dict[str, Any], declared: str, depth: int) -> ValueView:
     return view
 
 
-def _array(data: dict[str, Any], declared: str, depth: int) -> ValueView:
+def _array(data: dict[str, Any], declared: str, walk: Walk) -> ValueView:
     dtype = plain(data.get("dtype"))
     facts = [("dtype", dtype)] if dtype else []
     shape = [d for d in items(data.get("shape")) if isinstance(d, int)]
@@ -154,8 +185,9 @@ def _array(data: dict[str, Any], declared: str, depth: int) -> ValueView:
     return view
 
 
-def _chat(data: dict[str, Any], declared: str, depth: int) -> ValueView:
-    messages = [_message(m, depth) for m in items(data.get("preview"))]
+def _chat(data: dict[str, Any], declared: str, walk: Walk) -> ValueView:
+    listed = items(data.get("preview"))
+    messages = [_message(m, walk) for m in listed[-MAX_MESSAGES:]]
     total, kept = number(data.get("messages")), number(data.get("kept"))
     roles: dict[str, int] = {}
     for message in messages:
@@ -165,6 +197,8 @@ def _chat(data: dict[str, Any], declared: str, depth: int) -> ValueView:
         facts.append(("kept", num(kept)))
     facts.append(("roles", ", ".join(f"{role} {n}" for role, n in roles.items())))
     view = ValueView("chat", "chat messages", facts, messages=messages)
+    if len(listed) > MAX_MESSAGES:
+        view.cuts.append(f"the newest {MAX_MESSAGES} of the {num(len(listed))} kept shown here")
     if total is not None and kept is not None and kept < total:
         view.cuts.append(
             f"the newest {num(kept)} of {num(total)} messages kept: the oldest were dropped"
@@ -173,7 +207,7 @@ def _chat(data: dict[str, Any], declared: str, depth: int) -> ValueView:
     return view
 
 
-def _mapping(data: dict[str, Any], declared: str, depth: int) -> ValueView:
+def _mapping(data: dict[str, Any], declared: str, walk: Walk) -> ValueView:
     title = "pydantic · " + plain(data.get("class")) if data.get("type") == "pydantic" else ""
     keys = [str(k) for k in items(data.get("keys"))]
     count = number(data.get("count"))
@@ -182,7 +216,7 @@ def _mapping(data: dict[str, Any], declared: str, depth: int) -> ValueView:
     if isinstance(preview, dict):
         shown = [k for k in preview if k != "…"]
         view.facts.append(("keys", num(count if count is not None else len(shown))))
-        view.entries = _entries(preview, depth)
+        view.entries = _entries(preview, walk)
         if "…" in preview:
             view.cuts.append(f"{plain(preview['…'])} keys not kept (the SDK keeps 100)")
     else:
@@ -194,13 +228,13 @@ def _mapping(data: dict[str, Any], declared: str, depth: int) -> ValueView:
     return view
 
 
-def _sequence(data: dict[str, Any], declared: str, depth: int) -> ValueView:
+def _sequence(data: dict[str, Any], declared: str, walk: Walk) -> ValueView:
     length = number(data.get("length"))
     view = ValueView("sequence", "sequence", [("items", num(length))])
     preview = data.get("preview")
     if isinstance(preview, list):
         kept = [v for v in preview if not (isinstance(v, str) and v.startswith("… "))]
-        view.entries = _entries(dict(enumerate(kept)), depth)
+        view.entries = _entries(dict(enumerate(kept)), walk)
         if length is not None and length > len(kept):
             view.cuts.append(f"the first {num(len(kept))} of {num(length)} items kept")
     else:
@@ -208,17 +242,17 @@ def _sequence(data: dict[str, Any], declared: str, depth: int) -> ValueView:
     return view
 
 
-def _arguments(data: dict[str, Any], declared: str, depth: int) -> ValueView:
+def _arguments(data: dict[str, Any], declared: str, walk: Walk) -> ValueView:
     arguments = mapping(data.get("arguments"))
     view = ValueView("arguments", "arguments", [("arguments", num(len(arguments)))])
     view.entries = [
-        (str(name), summary_view(arg, declared, depth + 1))
+        (str(name), summary_view(arg, declared, walk.deeper()))
         for name, arg in list(arguments.items())[:MAX_ENTRIES]
     ]
     return view
 
 
-def _filtered(data: dict[str, Any], declared: str, depth: int) -> ValueView:
+def _filtered(data: dict[str, Any], declared: str, walk: Walk) -> ValueView:
     return ValueView(
         "filtered", "filtered", verdict=Verdict("not recorded: its name looks like a secret")
     )
@@ -240,16 +274,16 @@ _BUILDERS = {
 
 def _scalar(data: dict[str, Any]) -> ValueView:
     value = data.get("value")
-    shown = value if isinstance(value, str) else json.dumps(value)
+    shown = value if isinstance(value, str) else _json(value)
     return ValueView("scalar", _SCALARS[str(data["type"])], preview=shown)
 
 
-def _object(data: dict[str, Any], depth: int) -> ValueView:
+def _object(data: dict[str, Any], walk: Walk) -> ValueView:
     """An object of any other type: its class, and its fields as the SDK could read them."""
     view = ValueView("object", plain(data.get("type")) or "object")
     preview = data.get("preview")
     if isinstance(preview, dict):
-        view.entries = _entries(preview, depth)
+        view.entries = _entries(preview, walk)
     else:
         _cut_json(view, preview, data)
     return view
@@ -258,22 +292,24 @@ def _object(data: dict[str, Any], depth: int) -> ValueView:
 # -- values inside previews --------------------------------------------------------------
 
 
-def json_view(value: Any, depth: int = 0) -> ValueView:
+def json_view(value: Any, walk: Walk | None = None) -> ValueView:
     """A plain JSON value of a preview: nested summaries (bytes, images, arrays) by what they
     are, containers holding one as entries, anything else as text or JSON.
 
     >>> json_view("").preview, json_view(0.5).inline
     ('"" (empty)', True)
     """
+    walk = walk or Walk()
     if is_summary(value):
-        return summary_view(value, "", depth + 1)
+        return summary_view(value, "", walk.deeper())
     if value == "":
         return ValueView("value", "", preview='"" (empty)', inline=True)
-    if depth < MAX_DEPTH and isinstance(value, dict | list) and _holds_summary(value):
+    expand = walk.depth < MAX_DEPTH and isinstance(value, dict | list) and _holds_summary(value)
+    if expand and walk.spend():
         pairs = value if isinstance(value, dict) else dict(enumerate(value))
         kind = "mapping" if isinstance(value, dict) else "sequence"
-        return ValueView(kind, "", entries=_entries(pairs, depth))
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, indent=1)
+        return ValueView(kind, "", entries=_entries(pairs, walk))
+    text = value if isinstance(value, str) else _json(value)
     return ValueView("value", "", preview=text, inline=len(text) <= _INLINE and "\n" not in text)
 
 
@@ -292,26 +328,30 @@ def is_summary(value: Any) -> bool:
     return False
 
 
-def _holds_summary(value: Any, depth: int = 0) -> bool:
-    if is_summary(value):
-        return True
-    if depth > MAX_DEPTH:
-        return False
-    children: Any = value.values() if isinstance(value, dict) else value
-    if not isinstance(value, dict | list):
-        return False
-    return any(_holds_summary(v, depth + 1) for v in list(children)[:MAX_ENTRIES])
+def _holds_summary(value: Any) -> bool:
+    """Whether a summary is inside `value`, looking at no more than `_LOOK_NODES` of it."""
+    pending, looked = [value], 0
+    while pending and looked < _LOOK_NODES:
+        node = pending.pop()
+        looked += 1
+        if is_summary(node):
+            return True
+        if isinstance(node, dict):
+            pending += list(node.values())[:MAX_ENTRIES]
+        elif isinstance(node, list):
+            pending += node[:MAX_ENTRIES]
+    return False
 
 
-def _entries(pairs: dict[Any, Any], depth: int) -> list[tuple[str, ValueView]]:
-    shown = [(k, v) for k, v in pairs.items() if k != "…"][:MAX_ENTRIES]
-    return [(str(k), json_view(v, depth + 1)) for k, v in shown]
+def _entries(pairs: dict[Any, Any], walk: Walk) -> list[tuple[str, ValueView]]:
+    shown = [(k, v) for k, v in list(pairs.items())[: MAX_ENTRIES + 1] if k != "…"]
+    return [(str(k), json_view(v, walk.deeper())) for k, v in shown[:MAX_ENTRIES]]
 
 
-def _message(message: Any, depth: int) -> Message:
+def _message(message: Any, walk: Walk) -> Message:
     data = mapping(message)
     if not data:
-        return Message("?", json.dumps(message, ensure_ascii=False))
+        return Message("?", _json(message))
     content = data.get("content")
     out = Message(plain(data.get("role")) or "?")
     if isinstance(content, str):
@@ -322,25 +362,34 @@ def _message(message: Any, depth: int) -> Message:
         ]
         out.text = "\n".join(texts)
         out.parts = [
-            json_view(p, depth)
+            json_view(p, walk.deeper())
             for p in content
             if not (isinstance(p, dict) and isinstance(p.get("text"), str))
         ]
     elif content is not None:
-        out.text = json.dumps(content, ensure_ascii=False)
+        out.text = _json(content)
     other = {k: v for k, v in data.items() if k not in ("role", "content")}
     if other:
-        out.other = json.dumps(other, ensure_ascii=False)
+        out.other = _json(other)
     return out
 
 
 def _cut_json(view: ValueView, preview: Any, data: dict[str, Any]) -> None:
     """A preview the SDK had to cut to JSON text: shown as it is, saying how long it was."""
     if preview is not None:
-        text = (
-            preview
-            if isinstance(preview, str)
-            else json.dumps(preview, ensure_ascii=False, indent=1)
-        )
+        text = preview if isinstance(preview, str) else _json(preview)
         view.preview, cut = cut_preview(text, number(data.get("truncated_from")), "of JSON ")
         view.cuts += [cut] if cut else []
+
+
+def _json(value: Any) -> str:
+    """`value` as indented JSON, at most `_JSON_NODES` containers of it: a stored preview may
+    be megabytes, or nest deeper than the encoder goes."""
+    taken = Snapshot(nodes=_JSON_NODES, items=MAX_ENTRIES, chars=_JSON_CHARS).take(value)
+    return json.dumps(taken, ensure_ascii=False, indent=1)
+
+
+def _too_much() -> ValueView:
+    return ValueView(
+        "value", "", preview="… more than the page shows: see `inferwatch show ID --json`"
+    )
