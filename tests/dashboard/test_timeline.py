@@ -26,6 +26,11 @@ def crash_under_uvicorn(store: Path) -> None:
     app = FastAPI()
     inferwatch.init(app, store=store, environ={})
 
+    @app.get("/worker")
+    def worker() -> None:  # a framework's own error line, as uvicorn writes one
+        colour = {"color_message": "Worker \x1b[31m%s\x1b[0m died", "worker": 3}
+        logging.getLogger("uvicorn.error").error("Worker %s died", 3, extra=colour)
+
     @app.get("/boom")
     def boom() -> None:
         logging.getLogger("app.jobs").warning("queue is \x1b[33mfull\x1b[0m", extra={"depth": 9})
@@ -39,6 +44,7 @@ def crash_under_uvicorn(store: Path) -> None:
         deadline = time.monotonic() + 10
         while not server.started and time.monotonic() < deadline:
             time.sleep(0.02)
+        assert httpx.get(f"http://127.0.0.1:{config.port}/worker").status_code == 200
         assert httpx.get(f"http://127.0.0.1:{config.port}/boom").status_code == 500
         assert inferwatch.flush(5)
     finally:
@@ -47,9 +53,13 @@ def crash_under_uvicorn(store: Path) -> None:
         inferwatch.shutdown()
 
 
+def issue_page(running: Running, title: str) -> str:
+    [issue] = rows(running.store, "SELECT id FROM issues WHERE title LIKE ?", f"{title}%")
+    return httpx.get(f"{running.url}/issues/{issue['id']}", headers=HTML).text
+
+
 def timeline(running: Running) -> str:
-    [issue] = rows(running.store, "SELECT id FROM issues")
-    page = httpx.get(f"{running.url}/issues/{issue['id']}", headers=HTML).text
+    page = issue_page(running, "RuntimeError")
     return page[page.index('id="timeline"') :]
 
 
@@ -76,3 +86,13 @@ def test_a_log_lines_level_decides_how_it_looks_not_its_logger_name(running: Run
     warning = next(r for r in lines if "queue is full" in r)
     assert "lvl-warning" in warning.split(">", 1)[0]
     assert '<span class="tl-kind">warning</span>' in warning
+
+
+def test_an_error_logged_by_a_framework_shows_its_fields_without_console_extras(
+    running: Running,
+) -> None:
+    crash_under_uvicorn(running.store)
+    page = issue_page(running, "Worker 3 died")
+    assert "color_message" not in page and "\x1b" not in page
+    extra = page[page.index("<h2>Extra</h2>") :]
+    assert "<th>worker</th>" in extra
