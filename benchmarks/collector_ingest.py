@@ -51,6 +51,8 @@ def serve(kind: str, port: int, store: Path) -> None:
 
 
 def envelope_body(n: int) -> bytes:
+    """A Sentry envelope of one error event of about 5 KB (15 frames with source lines, a request,
+    breadcrumbs), the size the issue's ingest goal names."""
     event = {
         "event_id": uuid.UUID(int=n).hex,
         "timestamp": time.time(),
@@ -65,9 +67,14 @@ def envelope_body(n: int) -> bytes:
                         "frames": [
                             {
                                 "filename": f"app/m{f}.py",
+                                "abs_path": f"/srv/app/app/m{f}.py",
                                 "function": f"f{f}",
+                                "module": f"app.m{f}",
                                 "lineno": f,
                                 "in_app": True,
+                                "pre_context": [f"    def f{f}(x):", "        y = load(x)"],
+                                "context_line": f"        return step{f}(y, n={n % 20})",
+                                "post_context": ["", f"    def g{f}():"],
                             }
                             for f in range(15)
                         ]
@@ -76,6 +83,17 @@ def envelope_body(n: int) -> bytes:
             ]
         },
         "tags": {"request_id": uuid.uuid4().hex},
+        "request": {
+            "url": "http://api.internal/predict",
+            "method": "POST",
+            "headers": {"User-Agent": "python-httpx/0.28", "Content-Type": "application/json"},
+        },
+        "breadcrumbs": {
+            "values": [
+                {"timestamp": time.time(), "category": "http", "message": f"GET /items/{b}"}
+                for b in range(8)
+            ]
+        },
         "sdk": {"name": "sentry.python", "version": "2.0.0"},
     }
     payload = json.dumps(event).encode()

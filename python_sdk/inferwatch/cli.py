@@ -1,6 +1,6 @@
 """The `inferwatch` command: read the local store from a terminal or a script.
 
-`--json` output is a documented, stable format (see the README's "JSON formats").
+`--json` output is a documented, stable format (see docs/formats.md).
 """
 
 from __future__ import annotations

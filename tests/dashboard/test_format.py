@@ -1,5 +1,5 @@
-"""How numbers read on the pages: "—" where nothing was recorded, microseconds below a
-millisecond."""
+"""How numbers read on the pages: "—" where nothing was recorded, durations below a millisecond
+in µs, not as `0.0 ms`."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from inferwatch.dashboard._format import ms, num, pct
         (0.017, "17 µs"),  # a model call that took microseconds, not "0.0 ms"
         (0.0004, "0.4 µs"),
         (0.5, "500 µs"),
-        (0, "0 ms"),
-        (4.2, "4.2 ms"),
+        (0.9994, "999 µs"),
+        (0, "0 µs"),
+        (4.25, "4.2 ms"),
         (180, "180 ms"),
         (999.7, "1.00 s"),  # not "1000 ms"
         (1840, "1.84 s"),

@@ -1,5 +1,7 @@
-"""Every code block of the README that is meant to run does run, as written, in order, in one
-fresh folder: ```python blocks with the venv's Python, ```sh blocks with bash.
+"""Every code block of the README, and of the guide it sends readers to next (docs/backend.md),
+that is meant to run does run, as written, in order, in one fresh folder per file: ```python
+blocks with the venv's Python, ```sh blocks with bash. Every link of the README and of docs/
+points at a file and a heading that exist.
 
 A block is marked by an HTML comment on the line before it:
 `<!-- readme-test: skip (why) -->` is not run (servers, `make`, HTML, JS, output);
@@ -20,6 +22,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
+RUNNABLE = [README, ROOT / "docs" / "backend.md"]  # the files whose blocks run
+CONFIGURATION = ROOT / "docs" / "configuration.md"
 BLOCK = re.compile(
     r"(?:<!-- readme-test: (?P<mark>[^>]*?) -->\n)?^```(?P<lang>\w*)\n(?P<code>.*?)^```$",
     re.S | re.M,
@@ -49,16 +53,18 @@ def clean_env() -> dict[str, str]:
     return env
 
 
-def test_every_readme_block_is_run_or_marked() -> None:
-    found = blocks(README.read_text())
+@pytest.mark.parametrize("doc", RUNNABLE, ids=lambda p: p.name)
+def test_every_block_is_run_or_marked(doc: Path) -> None:
+    found = blocks(doc.read_text())
     unmarked = [b.line for b in found if b.lang not in RUNNERS and not b.mark]
-    assert not unmarked, f"README blocks at lines {unmarked} are neither runnable nor marked"
-    assert sum(b.lang in RUNNERS and not b.mark for b in found) >= 8
+    assert not unmarked, f"{doc.name} blocks at lines {unmarked} are neither runnable nor marked"
+    assert sum(b.lang in RUNNERS and not b.mark for b in found) >= 4
 
 
-def test_the_readme_code_blocks_run_as_written(tmp_path: Path) -> None:
+@pytest.mark.parametrize("doc", RUNNABLE, ids=lambda p: p.name)
+def test_the_code_blocks_run_as_written(doc: Path, tmp_path: Path) -> None:
     env = clean_env()
-    for block in blocks(README.read_text()):
+    for block in blocks(doc.read_text()):
         if block.mark.startswith("skip"):
             continue
         if block.mark.startswith("file "):
@@ -75,7 +81,7 @@ def test_the_readme_code_blocks_run_as_written(tmp_path: Path) -> None:
         )
         if result.returncode != 0:
             pytest.fail(
-                f"README.md line {block.line} ({block.lang}) exited with {result.returncode}:\n"
+                f"{doc.name} line {block.line} ({block.lang}) exited with {result.returncode}:\n"
                 f"{block.code}\n--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
             )
 
@@ -88,11 +94,14 @@ def github_anchor(heading: str) -> str:
     return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
 
 
-def test_the_readme_links_point_at_files_and_headings_that_exist() -> None:
-    for match in LINK.finditer(README.read_text()):
-        target = ROOT / (match["path"] or "README.md")
-        assert target.exists(), f"README links to {match['path']}, which does not exist"
-        if match["anchor"]:
+@pytest.mark.parametrize(
+    "doc", [README, *sorted((ROOT / "docs").glob("*.md"))], ids=lambda p: p.name
+)
+def test_the_links_point_at_files_and_headings_that_exist(doc: Path) -> None:
+    for match in LINK.finditer(doc.read_text()):
+        target = (doc.parent / match["path"]) if match["path"] else doc
+        assert target.exists(), f"{doc.name} links to {match['path']}, which does not exist"
+        if match["anchor"] and target.suffix == ".md":
             headings = re.findall(r"^#+ (.+)$", target.read_text(), re.M)
             anchors = {github_anchor(h) for h in headings}
             assert match["anchor"] in anchors, f"{match['path']} has no #{match['anchor']}"
@@ -103,9 +112,9 @@ def test_the_configuration_reference_lists_every_init_option_and_serve_flag() ->
 
     from inferwatch._options import Options
 
-    text = README.read_text()
+    text = CONFIGURATION.read_text()
     missing = [f.name for f in dataclasses.fields(Options) if f"| `{f.name}` |" not in text]
-    assert not missing, f"init options missing from the README: {missing}"
+    assert not missing, f"init options missing from docs/configuration.md: {missing}"
     usage = subprocess.run(
         [sys.executable, "-m", "inferwatch.cli", "serve", "--help"],
         capture_output=True,
@@ -114,4 +123,4 @@ def test_the_configuration_reference_lists_every_init_option_and_serve_flag() ->
     ).stdout
     flags = sorted(set(re.findall(r"(--[a-z][a-z-]+)", usage)) - {"--help"})
     missing = [flag for flag in flags if f"| `{flag}" not in text]
-    assert not missing, f"serve flags missing from the README: {missing}"
+    assert not missing, f"serve flags missing from docs/configuration.md: {missing}"

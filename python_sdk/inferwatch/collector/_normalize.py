@@ -5,7 +5,7 @@
 `stacktrace` beside one exception) into today's schema, formats `logentry` from its params,
 reads `level: 40` as `error`, sets `platform: other` when it is missing, replaces an invalid
 `event_id`, clamps timestamps too far in the past or future to the time the event arrived, and
-fills `contexts.browser`, `os` and `device` from a user agent. What it changed is recorded in
+fills `contexts.browser`, `os` and `device` from a user agent (`_user_agent`: once per agent). What it changed is recorded in
 the event's `errors` and `_meta`, as in Sentry.
 
 It is imported on the first event, never on `import inferwatch` (its wheel is 22 MB of native
@@ -31,6 +31,7 @@ from .. import _json
 from .._errors import ConfigError
 from .._types import Event
 from ._repair import add_meta, may_need_repair, repair
+from ._user_agent import add_user_agent_contexts
 
 MAX_SECS_IN_FUTURE = 60  # Relay's default: a client clock a minute fast is not the event's fault
 DEFAULT_MAX_AGE_DAYS = 30.0  # Relay's default, and the store's default retention
@@ -79,7 +80,7 @@ class Normalizer:
         event = self._normalize(payload)
         if header_event_id and b'"event_id"' not in payload:  # Relay made one up: the
             event["event_id"] = header_event_id  # envelope header's is the event's, as in Relay
-        return tags_as_mapping(event)
+        return tags_as_mapping(add_user_agent_contexts(event))
 
     def event_dict(self, event: Event) -> Event:
         """`event` (a mapping already in memory, such as a converted browser error) normalized."""
@@ -148,7 +149,8 @@ def _config(arrival: Arrival) -> dict[str, Any]:
         "received_at": datetime.fromtimestamp(arrival.received, timezone.utc).isoformat(),
         "max_secs_in_past": int(arrival.max_age_days * 86400),
         "max_secs_in_future": MAX_SECS_IN_FUTURE,
-        "normalize_user_agent": True,
+        # User agents are read once per distinct one, by `_user_agent` (most of Relay's time).
+        "normalize_user_agent": False,
         # No trimming: Sentry's would write a structure nested past its depth limits as JSON
         # text, where the key rules of redaction (which runs next) no longer see a secret's key.
         # The collector bounds an event's size itself (`max_event_bytes`).

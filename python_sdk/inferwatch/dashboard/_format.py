@@ -43,7 +43,7 @@ def stamp(value: Any) -> str:
 
 def ms(value: Any) -> str:
     """Milliseconds for people: `17 µs`, `4.2 ms`, `180 ms`, `1.84 s`; `—` for anything not a
-    number (nothing was recorded).
+    number (nothing was recorded; a model call of 0.017 ms is not `0.0 ms`).
 
     >>> ms(0.017), ms(1840), ms(None)
     ('17 µs', '1.84 s', '—')
@@ -52,10 +52,10 @@ def ms(value: Any) -> str:
     if value is None:
         return "—"
     if value == 0:
-        return "0 ms"
+        return "0 µs"
     if value >= 999.5:  # what would read "1000 ms"
         return f"{value / 1000:.2f} s"
-    if abs(value) < 0.9995:  # a model call that took microseconds is not "0.0 ms"
+    if abs(value) < 0.9995:  # what would read "1.0 ms" or less
         micro = value * 1000
         return f"{micro:.1f} µs" if abs(micro) < 10 else f"{micro:.0f} µs"
     return f"{value:.1f} ms" if value < 10 else f"{value:.0f} ms"
