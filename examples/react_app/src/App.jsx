@@ -28,6 +28,9 @@ export function App() {
   );
 }
 
+// The names the backend records each story model under, so both records of a generation agree.
+const STORY_MODELS = { small: 'story-ngram', large: 'story-large' };
+
 /** A prompt whose answer streams in, timed by inferwatch from submit to first word to done. */
 function Story() {
   const [prompt, setPrompt] = useState('The model woke up');
@@ -39,7 +42,7 @@ function Story() {
     setState('waiting');
     try {
       const res = await timedFetch('story', '/api/generate', json({ prompt, model }), {
-        model: 'story-ngram',
+        model: STORY_MODELS[model],
         size: model,
       });
       if (!res.ok) {
