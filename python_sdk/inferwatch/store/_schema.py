@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 
+from ._connection import connect as connect  # where every store connection is opened
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS issues (
     id INTEGER PRIMARY KEY,
@@ -232,18 +234,6 @@ INSERT OR IGNORE INTO traffic (kind, bucket, name, n, errors, total_ms)
     SELECT 'usage', CAST(timestamp / 300 AS INTEGER), endpoint, COUNT(*), 0, 0
     FROM usage GROUP BY 2, 3;
 """
-
-
-def connect(path: str, *, readonly: bool = False, timeout: float = 5.0) -> sqlite3.Connection:
-    """A connection in WAL mode; `readonly` opens the file without creating it."""
-    if readonly:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=timeout)
-    else:
-        conn = sqlite3.connect(path, timeout=timeout, isolation_level=None)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-    conn.row_factory = sqlite3.Row
-    return conn
 
 
 def create(conn: sqlite3.Connection) -> None:
