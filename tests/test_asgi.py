@@ -181,7 +181,7 @@ async def test_every_request_is_recorded_with_its_route_status_and_duration(
     )
     assert [(r["route"], r["status"]) for r in recorded] == [
         ("/items/{item_id}", 200),
-        ("<unmatched>", 404),
+        ("/nowhere (no route)", 404),
         ("/items/{item_id}", 500),
     ]
     assert recorded[0]["request_id"] == "a-1" and recorded[0]["duration_ms"] >= 0

@@ -146,6 +146,15 @@ async def test_no_request_line_unless_the_logger_is_enabled(
     assert stream.getvalue() == ""  # WARNING by default: the hot path does not format a line
 
 
+def test_a_json_line_leaves_out_uvicorns_coloured_copy_of_the_message() -> None:
+    record = logging.LogRecord("uvicorn.error", logging.INFO, "", 0, "Started %d", (42,), None)
+    record.color_message = "Started \x1b[36m%d\x1b[0m"
+    record.port = 8000
+    line = json.loads(inferwatch.JsonFormatter().format(record))
+    assert line["message"] == "Started 42" and line["port"] == 8000
+    assert "color_message" not in line
+
+
 def test_logging_config_is_a_valid_dict_config() -> None:
     config = inferwatch.logging_config("DEBUG")
     json.dumps(config)  # can be saved for `uvicorn --log-config logging.json`

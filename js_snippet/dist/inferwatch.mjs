@@ -224,8 +224,8 @@ var pageviews = (w, on, send) => {
 
 // src/timedfetch.js
 var timed = (generation2) => async (name, input, init2 = {}, attrs) => {
-  const trace_id = hex(16), x = { trace_id }, g2 = generation2(name, attrs, x), headers = new Headers(init2.headers || input.headers);
-  headers.set("traceparent", `00-${trace_id}-${hex(8)}-01`);
+  const trace_id = hex(16), span_id = hex(8), x = { trace_id, span_id }, g2 = generation2(name, attrs, x), headers = new Headers(init2.headers || input.headers);
+  headers.set("traceparent", `00-${trace_id}-${span_id}-01`);
   let r;
   try {
     r = await fetch(input, { ...init2, headers });

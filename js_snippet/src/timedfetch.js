@@ -4,10 +4,12 @@ import { hex } from './lib/id.js';
 
 export const timed = (generation) => async (name, input, init = {}, attrs) => {
   const trace_id = hex(16),
-    x = { trace_id },
+    span_id = hex(8),
+    x = { trace_id, span_id },
     g = generation(name, attrs, x),
     headers = new Headers(init.headers || input.headers);
-  headers.set('traceparent', `00-${trace_id}-${hex(8)}-01`);
+  // the span id too: the backend's request span is then a child of the user's wait
+  headers.set('traceparent', `00-${trace_id}-${span_id}-01`);
   let r;
   try {
     r = await fetch(input, { ...init, headers });

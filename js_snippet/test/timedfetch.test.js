@@ -29,7 +29,7 @@ const setup = (respond) => {
   return { sent, seen, marks, timedFetch };
 };
 
-test('adds a W3C traceparent and records trace_id and X-Request-ID', async () => {
+test('adds a W3C traceparent and records its trace_id, span_id and X-Request-ID', async () => {
   const s = setup(() => new Response(stream(['', 'hel', 'lo']), { headers: { 'X-Request-ID': 'req-7' } }));
   const r = await s.timedFetch('chat', '/api/chat', { method: 'POST', headers: { 'X-A': '1' } }, { model: 'm' });
   const tp = s.seen[0].init.headers.get('traceparent');
@@ -41,6 +41,7 @@ test('adds a W3C traceparent and records trace_id and X-Request-ID', async () =>
   const [g] = s.sent;
   assert.equal(g.status, 'ok');
   assert.equal(g.trace_id, tp.split('-')[1]);
+  assert.equal(g.span_id, tp.split('-')[2]); // the parent of the backend's request span
   assert.equal(g.request_id, 'req-7');
   assert.deepEqual(g.attrs, { model: 'm' });
   assert.equal(r.headers.get('x-request-id'), 'req-7');

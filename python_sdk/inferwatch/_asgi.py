@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 
 from . import _logging, _metrics, _runtime
 from ._context import RequestInfo, current_request
+from ._route_label import route_label
 from .export import _tracing
 
 Scope = MutableMapping[str, Any]
@@ -131,7 +132,7 @@ def _capture_status(request: RequestInfo, status: int) -> None:
 
 
 def _record(request: RequestInfo, status: int, duration_ms: float) -> None:
-    route = request.route
+    route = route_label(request.route, request.scope, status or 500)
     if _metrics.enabled:
         _metrics.observe_request(
             request.method, route, status or 500, duration_ms / 1000, request.scope.get("endpoint")
@@ -146,7 +147,7 @@ def _record(request: RequestInfo, status: int, duration_ms: float) -> None:
         {
             "timestamp": time.time(),
             "method": request.method,
-            "route": route or "<unmatched>",
+            "route": route,
             "status": status or 500,
             "duration_ms": round(duration_ms, 3),
             "request_id": request.request_id,

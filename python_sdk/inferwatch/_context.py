@@ -15,6 +15,7 @@ from typing import Any
 from starlette.routing import Mount
 
 from ._redact import filtered, is_sensitive_key, redact_query, redact_text
+from ._route_label import matched_route
 from ._types import Mask
 
 _IDS = frozenset({b"x-request-id", b"traceparent", b"sentry-trace"})
@@ -64,7 +65,7 @@ class RequestInfo:
     @property
     def route(self) -> str | None:
         """The route template (`/items/{item_id}`), once routing has happened."""
-        route = self.scope.get("route")
+        route = matched_route(self.scope)
         template = _included_path(self.scope) or getattr(route, "path", None)
         if not isinstance(template, str):
             return None

@@ -29,8 +29,13 @@ if TYPE_CHECKING:
 request_logger = logging.getLogger("inferwatch.request")
 """One INFO line per request, written by `Middleware` when this logger is enabled for INFO."""
 
-# Attributes every LogRecord has; anything else on a record came from `extra=` and is logged.
-_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+# Attributes every LogRecord has; anything else on a record came from `extra=` and is logged,
+# but for uvicorn's `color_message` (the message again, with ANSI colours for a console).
+_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
+    "message",
+    "asctime",
+    "color_message",
+}
 
 
 class RequestIdFilter(logging.Filter):

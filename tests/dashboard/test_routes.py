@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import time
 
 import httpx
 import pytest
-from inferwatch.store import open_readonly
+from inferwatch.store import Store, open_readonly
 
 from tests.dashboard._seed import TRACE, XSS, seed_backend, seed_browser
 from tests.dashboard.conftest import Running
@@ -227,3 +228,18 @@ def test_an_empty_store_shows_the_tag_to_paste(running: Running) -> None:
     assert f"&lt;script src=&#34;{running.url}/iw/inferwatch.js&#34;" in html
     seed_browser(running.url, message="first", selector="a")
     assert "Nothing captured yet." not in get(running, "/?status=resolved").text
+
+
+def test_long_values_are_shown_whole(running: Running) -> None:
+    release = "example-backend@0.1.0+build.20261127.7f3c2a1"
+    store = Store(running.store)
+    try:
+        event = {"event_id": "ab" * 16, "message": "long values", "release": release}
+        assert store.write([("event", {**event, "timestamp": time.time()})])
+    finally:
+        store.close()
+    listed = get(running, "/").text
+    assert f"· {release}</span>" in listed  # not cut to its first 12 characters
+    page = get(running, f"/issues/{issue_id(running, 'long values')}").text
+    assert f'<code class="event-id">{"ab" * 16}</code>' in page
+    assert f'<span class="tag-v">{release}</span>' in page

@@ -42,14 +42,17 @@ def stamp(value: Any) -> str:
 
 
 def ms(value: Any) -> str:
-    """Milliseconds for people: `4.2 ms`, `180 ms`, `1.84 s`; `—` for anything not a number.
+    """Milliseconds for people: `17 µs`, `4.2 ms`, `180 ms`, `1.84 s`; `—` for anything not a
+    number (a model call of 0.017 ms is not `0.0 ms`).
 
-    >>> ms(1840), ms("slow")
-    ('1.84 s', '—')
+    >>> ms(1840), ms(0.017), ms("slow")
+    ('1.84 s', '17 µs', '—')
     """
     value = number(value)
     if value is None:
         return "—"
+    if 0 <= value < 1:
+        return f"{value * 1000:.0f} µs"
     if value >= 1000:
         return f"{value / 1000:.2f} s"
     return f"{value:.1f} ms" if value < 10 else f"{value:.0f} ms"

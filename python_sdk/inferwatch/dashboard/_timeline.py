@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..store._timestamps import parse_timestamp
+from . import _logs
+from ._format import ms
+from ._logs import plain
 from ._shapes import loads, mapping, number, values
 
 # Seconds around the error the timeline covers: what led to it, and what the user saw just after
@@ -20,6 +23,7 @@ from ._shapes import loads, mapping, number, values
 BEFORE, AFTER = 15 * 60.0, 5.0
 MAX_ROWS = 150
 _MAX_SESSIONS = 3  # browser sessions a timeline follows (one, unless requests were shared)
+_DETAIL_CHARS = 2000  # a breadcrumb's data: shown whole but for a sender's megabyte
 _KINDS = {"ui.click": "click", "navigation": "page view", "console": "console"}
 
 
@@ -35,6 +39,7 @@ class Entry:
     detail: str = ""
     level: str = ""
     issue_id: int | None = None
+    logger: str = ""  # the logger of a log line, shown as its source, never as its level
 
 
 def build(conn: sqlite3.Connection, event: dict[str, Any]) -> list[Entry]:
@@ -55,22 +60,23 @@ def build(conn: sqlite3.Connection, event: dict[str, Any]) -> list[Entry]:
         rows += _activity(conn, session, ts)
     rows += _requests(conn, ids)
     rows += _related(conn, event, ids, sessions, ts)
-    rows.append((ts, "error", _source(data), _error_text(data), "", "error", None))
+    rows.append((ts, "error", _source(data), _error_text(data), "", "error", None, ""))
     return _entries(rows, ts)
 
 
-Raw = tuple[float, str, str, str, str, str, int | None]  # ts, kind, source, text, detail, level
+# ts, kind, source, text, detail, level, issue id, logger
+Raw = tuple[float, str, str, str, str, str, int | None, str]
 
 
 def _entries(rows: list[Raw], error_ts: float) -> list[Entry]:
     seen: set[tuple[str, int, str]] = set()
     out = []
-    for ts, kind, source, text, detail, level, issue_id in sorted(rows, key=lambda r: r[0]):
+    for ts, kind, source, text, detail, level, issue_id, logger in sorted(rows, key=lambda r: r[0]):
         key = (kind, round(ts * 100), text)
         if key in seen or not error_ts - BEFORE <= ts <= error_ts + AFTER:
             continue
         seen.add(key)
-        out.append(Entry(ts, ts - error_ts, kind, source, text, detail, level, issue_id))
+        out.append(Entry(ts, ts - error_ts, kind, source, text, detail, level, issue_id, logger))
     return out[-MAX_ROWS:]
 
 
@@ -82,7 +88,9 @@ def _error_text(data: dict[str, Any]) -> str:
     exceptions = values(data.get("exception"))
     if exceptions:
         return f"{exceptions[-1].get('type')}: {exceptions[-1].get('value') or ''}"
-    return str(mapping(data.get("logentry")).get("message") or data.get("message") or "error")
+    return plain(
+        str(mapping(data.get("logentry")).get("message") or data.get("message") or "error")
+    )
 
 
 def _breadcrumbs(data: dict[str, Any]) -> list[Raw]:
@@ -92,13 +100,15 @@ def _breadcrumbs(data: dict[str, Any]) -> list[Raw]:
         ts = parse_timestamp(crumb.get("timestamp"))
         if ts is None:
             continue
-        category = str(crumb.get("category") or "")
+        category = plain(str(crumb.get("category") or ""))
         kind = _KINDS.get(category, "log")
-        detail = "" if kind != "log" or not crumb.get("data") else _short_json(crumb["data"])
-        text = str(crumb.get("message") or "")
-        if kind == "log":
-            text = f"{category}: {text}" if category else text
-        out.append((ts, kind, source, text, detail, str(crumb.get("level") or ""), None))
+        text = plain(str(crumb.get("message") or ""))
+        fields = _logs.extras(crumb.get("data")) if kind == "log" else None
+        detail = _short_json(fields) if fields else ""
+        level = _logs.level(crumb.get("level"))
+        # A log line's logger (`uvicorn.error`) goes beside it, where it cannot pass for a level.
+        logger = category if kind == "log" else ""
+        out.append((ts, kind, source, text, detail, level, None, logger))
     return out
 
 
@@ -117,7 +127,8 @@ def _activity(conn: sqlite3.Connection, session: str | None, ts: float) -> list[
         text = str(
             data.get("selector") or data.get("path") or data.get("message") or r["url"] or ""
         )
-        out.append((r["timestamp"], kind, "browser", text, "", str(data.get("level") or ""), None))
+        level = _logs.level(data.get("level"))
+        out.append((r["timestamp"], kind, "browser", plain(text), "", level, None, ""))
     return out
 
 
@@ -134,9 +145,9 @@ def _generations(
     )
     out = []
     for r in rows:
-        text = f"{r['model']} {r['status']} in {_ms(r['duration_ms'])}"
+        text = f"{r['model']} {r['status']} in {ms(r['duration_ms'])}"
         if r["first_chunk_ms"] is not None:
-            text += f", first token {_ms(r['first_chunk_ms'])}"
+            text += f", first token {ms(r['first_chunk_ms'])}"
         level = "error" if r["status"] == "error" else ""
         raw: Raw = (
             r["timestamp"],
@@ -146,6 +157,7 @@ def _generations(
             r["request_id"] or "",
             level,
             None,
+            "",
         )
         # The middleware takes a request's id from `traceparent`, so a browser generation's
         # trace id is also the id of the backend request it timed.
@@ -166,10 +178,11 @@ def _requests(conn: sqlite3.Connection, ids: set[str]) -> list[Raw]:
             r["timestamp"] - (number(r["duration_ms"]) or 0) / 1000,
             "request",
             "backend",
-            f"{r['method']} {r['route']} → {r['status']} in {_ms(r['duration_ms'])}",
+            f"{r['method']} {r['route']} → {r['status']} in {ms(r['duration_ms'])}",
             r["request_id"] or "",
             "error" if (number(r["status"]) or 0) >= 500 else "",
             None,
+            "",
         )
         for r in rows
     ]
@@ -210,18 +223,12 @@ def _related(
             "",
             "error",
             r["issue_id"],
+            "",
         )
         for r in rows
     ]
 
 
-def _ms(raw: Any) -> str:
-    value = number(raw)
-    if value is None:
-        return "?"
-    return f"{value / 1000:.2f} s" if value >= 1000 else f"{value:.0f} ms"
-
-
 def _short_json(value: Any) -> str:
     text = json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= 300 else text[:300] + "…"
+    return text if len(text) <= _DETAIL_CHARS else text[:_DETAIL_CHARS] + "…"

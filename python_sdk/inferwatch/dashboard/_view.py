@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import _logs
+from ._model_view import model_card
 from ._resolved import component_path
 from ._shapes import items, mapping, number
 from ._view_stack import exceptions, stacktrace, threads
@@ -41,11 +43,12 @@ def event_view(data: dict[str, Any]) -> dict[str, Any]:
         "components": component_path(data),
         "message": _message(data),
         "model": _model(mapping(contexts.get("model"))),
+        "model_card": model_card(contexts.get("model"), _content_type(data.get("request"))),
         "request": _request(mapping(data.get("request"))),
         "tags": sorted((str(k), str(v)) for k, v in _pairs(data.get("tags"))),
         "facts": [(label, str(data[key])) for key, label in _FACTS if _shown(data.get(key))],
         "contexts": {str(k): v for k, v in contexts.items() if k != "model"},
-        "extra": mapping(data.get("extra")),
+        "extra": mapping(_logs.extras(mapping(data.get("extra")))),
         "user": {str(k): v for k, v in mapping(data.get("user")).items() if _shown(v)},
         "sdk": mapping(data.get("sdk")),
         "repairs": repairs(data),
@@ -95,6 +98,14 @@ def _request(request: dict[str, Any]) -> dict[str, Any] | None:
         "env": _pairs(request.get("env")),
         "data": request.get("data"),
     }
+
+
+def _content_type(request: Any) -> str:
+    """The media type the request said its body was (`image/png`), lower case."""
+    for key, value in _pairs(mapping(request).get("headers")):
+        if key.lower() == "content-type" and isinstance(value, str):
+            return value.split(";", 1)[0].strip().lower()[:100]
+    return ""
 
 
 def _pairs(value: Any) -> list[tuple[str, Any]]:

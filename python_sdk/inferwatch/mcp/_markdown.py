@@ -138,6 +138,8 @@ def _timeline(rows: list[dict[str, Any]]) -> str:
     for row in rows:
         mark = "**error**" if row["kind"] == "error" else row["kind"]
         text = code(row["text"]) if row["text"] else ""
+        if row.get("logger"):  # a log line: its logger says where, its level how bad
+            text = f"{code(row['logger'])} {text}"
         detail = f" ({code(row['detail'])})" if row.get("detail") else ""
         other = f" in issue {row['issue_id']}" if row.get("issue_id") else ""
         lines.append(f"- `{offset(row['at'])}` {row['source']} {mark}: {text}{detail}{other}")

@@ -134,7 +134,8 @@ def _timeline_rows(entries: list[_timeline.Entry], limits: Limits) -> list[dict[
     for e in sorted(nearest, key=lambda e: e.ts):
         row: dict[str, Any] = {"at": round(e.offset, 3), "kind": e.kind, "source": e.source}
         row["text"] = clip(e.text)
-        for name, value in (("detail", e.detail), ("level", e.level), ("issue_id", e.issue_id)):
+        fields = (("detail", e.detail), ("level", e.level), ("logger", e.logger))
+        for name, value in (*fields, ("issue_id", e.issue_id)):
             if value:
                 row[name] = clip(value, 300) if isinstance(value, str) else value
         rows.append(row)
