@@ -270,6 +270,9 @@ def _reason(exc: BaseException) -> str:
     for needle, reason in (
         ("locked", "locked"),
         ("busy", "locked"),
+        # Another connection (most likely the retention thread) created a new store's schema
+        # as the batch went in: a fresh connection writes it, as after a lock.
+        ("schema has changed", "locked"),
         ("full", "disk_full"),
         ("readonly", "readonly"),
         ("read-only", "readonly"),
