@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: test demo bench lint typecheck pytest clients-oldest js react chromium clean
+.PHONY: test demo bench lint typecheck pytest clients-oldest pythons js react chromium clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -63,7 +63,29 @@ OLDEST_CLIENTS := openai==2.54.0 anthropic==1.17.0
 clients-oldest: .clients-oldest/.installed
 	PYTHONPATH=.clients-oldest $(BIN)/pytest -q -p no:cacheprovider tests/integrations
 
-test: lint typecheck pytest clients-oldest
+# `requires-python` says 3.10 and later: the suite without the browser tests runs again on the
+# oldest and the newest supported Python this machine has (.ci/pythons finds them, and says
+# which it lacks), each in a venv of its own. The browser, the snippet's build and the linters
+# do not depend on the interpreter, and run once, with the default one.
+SUPPORTED_PYTHONS := 3.10 3.11 3.12 3.13 3.14
+.PRECIOUS: .venv-py%/.installed
+
+.venv-py%/.installed: pyproject.toml
+	@python=$$(.ci/pythons --find $*) || { echo "There is no Python $* on this machine."; exit 1; }; \
+		echo "$$python -m venv .venv-py$*"; $$python -m venv .venv-py$*
+	.venv-py$*/bin/pip install -q --upgrade pip
+	.venv-py$*/bin/pip install -q -e '.[dev,image]'
+	touch $@
+
+pytest-py%: .venv-py%/.installed
+	.venv-py$*/bin/pytest -q -p no:cacheprovider -m "not browser"
+
+pythons:
+	@for version in $$(.ci/pythons $(PYTHON) $(SUPPORTED_PYTHONS)); do \
+		$(MAKE) --no-print-directory pytest-py$$version || exit 1; \
+	done
+
+test: lint typecheck pytest clients-oldest pythons
 
 bench: $(BIN)/.installed chromium js react
 	$(BIN)/python benchmarks/run.py
@@ -72,4 +94,4 @@ demo: $(BIN)/.installed chromium react
 	$(BIN)/python examples/demo.py
 
 clean:
-	rm -rf $(VENV) .clients-oldest js_snippet/node_modules $(REACT)/node_modules $(REACT)/dist .inferwatch
+	rm -rf $(VENV) .venv-py* .clients-oldest js_snippet/node_modules $(REACT)/node_modules $(REACT)/dist .inferwatch

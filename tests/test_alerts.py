@@ -9,6 +9,7 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -136,7 +137,7 @@ def test_the_same_issue_alerts_again_only_after_the_quiet_period(
 
 
 def _resolve_all(store: Store) -> None:
-    with sqlite3.connect(store.path) as conn:
+    with closing(sqlite3.connect(store.path)) as conn, conn:  # closed, and committed first
         conn.execute("UPDATE issues SET status = 'resolved'")
 
 

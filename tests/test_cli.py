@@ -14,6 +14,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import httpx
@@ -22,6 +23,7 @@ from inferwatch import _cli_export
 from inferwatch.cli import main
 from inferwatch.serve import ServeConfig, build, snippet_tag
 from inferwatch.store import Store, open_readonly
+from inferwatch.store._admin import set_status
 
 from tests.conftest import LiveServer, free_port, rows
 from tests.dashboard._seed import KEY, seed_backend, seed_browser
@@ -425,8 +427,59 @@ def test_a_broken_store_is_a_one_line_error_not_a_traceback(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "events.db"
-    with sqlite3.connect(path) as conn:  # readable, but not the schema the queries expect
+    with closing(sqlite3.connect(path)) as conn:  # readable, not the schema the queries expect
         conn.execute("CREATE TABLE issues (id INTEGER PRIMARY KEY)")
     assert main(["issues", "--store", str(path)]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("inferwatch: cannot read the store") and len(err.splitlines()) == 1
+    store_line, *error = capsys.readouterr().err.splitlines()
+    assert store_line == f"inferwatch: store {path}"  # it opened: the query is what failed
+    assert len(error) == 1 and error[0].startswith("inferwatch: cannot read the store")
+
+
+@pytest.mark.parametrize(
+    "args", [["show", "1"], ["issues"], ["generations"], ["tail", "--interval", "0.1"]]
+)
+def test_a_closed_pipe_ends_the_command_quietly(seeded: Seeded, args: list[str]) -> None:
+    """`inferwatch show 1 | head`: the reader is gone before the command writes."""
+    command = [sys.executable, "-m", "inferwatch.cli", *args, "--store", str(seeded.store)]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        assert process.stdout is not None and process.stderr is not None
+        process.stdout.close()  # long before the child has imported anything
+        code = process.wait(60)
+        err = process.stderr.read().decode()
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err
+    assert code == 141  # as a shell reports a program that SIGPIPE stopped
+
+
+def test_status_all_lists_every_issue_whatever_its_status(
+    seeded: Seeded, capsys: pytest.CaptureFixture[str]
+) -> None:
+    every = json.loads(run(capsys, "issues", "--store", str(seeded.store), "--json"))
+    assert set_status(seeded.store, every[0]["id"], "resolved")
+    listed = json.loads(
+        run(capsys, "issues", "--store", str(seeded.store), "--status", "all", "--json")
+    )
+    assert [i["id"] for i in listed] == [i["id"] for i in every]
+    assert {i["status"] for i in listed} == {"resolved", "unresolved"}
+    open_only = run(
+        capsys, "issues", "--store", str(seeded.store), "--status", "unresolved", "--json"
+    )
+    assert len(json.loads(open_only)) == len(every) - 1
+
+
+def test_a_file_that_cannot_be_written_is_a_one_line_error(
+    seeded: Seeded, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "no such folder" / "events.jsonl"
+    assert main(["export", "--store", str(seeded.store), "-o", str(output)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1] == f"inferwatch: No such file or directory: {output}"
+
+
+def test_every_reading_command_names_its_store_on_stderr_only(
+    seeded: Seeded, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for args in (["issues", "--json"], ["show", "1", "--json"], ["generations", "--json"]):
+        assert main([*args, "--store", str(seeded.store)]) == 0
+        out, err = capsys.readouterr()
+        json.loads(out)
+        assert err == f"inferwatch: store {seeded.store}\n"

@@ -320,7 +320,8 @@ def test_past_its_bound_the_outbox_drops_the_oldest_and_counts_them(
 
     sentry.post(ENVELOPE_URL).mock(side_effect=answer)
     clock = FakeClock()
-    fw = forwarder(Outbox(outbox_path, max_envelopes=3), clock)
+    outbox = Outbox(outbox_path, max_envelopes=3)  # the test's: the forwarder leaves it open
+    fw = forwarder(outbox, clock)
     bodies = [envelope(marker=f"b{i}") for i in range(5)]
     for body in bodies:
         fw.submit(body)
@@ -329,6 +330,7 @@ def test_past_its_bound_the_outbox_drops_the_oldest_and_counts_them(
     assert fw.flush(10)
     stats = fw.stats()
     fw.close()
+    outbox.close()
     assert received == bodies[2:]
     assert stats["dropped"] == {"overflow": 2}
 

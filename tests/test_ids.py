@@ -6,6 +6,7 @@ import argparse
 import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,8 @@ from inferwatch._ids import MAX_ID, count_argument, id_argument, parse_id, port_
 def test_a_whole_number_in_sqlites_range_is_an_id(text: str) -> None:
     value = parse_id(text)
     assert value == int(text)
-    sqlite3.connect(":memory:").execute("SELECT ?", (value,))  # binds
+    with closing(sqlite3.connect(":memory:")) as conn:
+        conn.execute("SELECT ?", (value,))  # binds
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import time
 from collections.abc import Iterator
@@ -245,3 +246,37 @@ def test_secrets_in_the_apps_own_source_lines_are_redacted(
         assert "hunter2" not in source and "ops@example.com" not in source
         assert 'password = "[Filtered]"' in source and "[email]" in source
         assert "raise ValueError" in raising["context_line"]
+
+
+def test_flush_is_false_when_nothing_could_be_stored_and_stats_say_why(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("where the store's folder should be")
+    inferwatch.init(store=tmp_path / "file" / "events.db", environ={})
+    capture_boom()
+    time.sleep(0.5)  # the writer tries (and fails) before flush is called, as at an app's exit
+    assert inferwatch.flush(5) is False
+    assert inferwatch.flush(5) is True  # nothing more was captured since
+    stats = inferwatch.stats()
+    assert stats is not None
+    assert stats["store"] == str(tmp_path / "file" / "events.db")
+    assert stats["dropped"] == {"unwritable": 1}
+    assert stats["last_error"]["reason"] == "unwritable"
+
+
+def test_flush_is_true_and_stats_count_what_was_stored(store_path: Path) -> None:
+    assert inferwatch.stats() is None  # before init
+    inferwatch.init(store=store_path, environ={})
+    capture_boom()
+    assert inferwatch.flush(5) is True
+    stats = inferwatch.stats()
+    assert stats is not None and stats["stored"] == 1 and stats["last_error"] is None
+
+
+def test_the_store_is_logged_once_with_its_absolute_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with caplog.at_level(logging.INFO, logger="inferwatch"):
+        inferwatch.init(store="relative/events.db", environ={})
+        inferwatch.init(store="relative/events.db", environ={}, release="2.0")
+    said = [r.getMessage() for r in caplog.records if "storing events in" in r.getMessage()]
+    assert said == [f"inferwatch: storing events in {tmp_path / 'relative' / 'events.db'}"]

@@ -12,6 +12,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import httpx
@@ -175,7 +176,7 @@ def test_serve_forwards_through_a_durable_outbox_beside_the_store(
         assert forwarder.persist(5)
     finally:
         served.close()
-    with sqlite3.connect(tmp_path / "outbox.db") as conn:  # kept for the next start
+    with closing(sqlite3.connect(tmp_path / "outbox.db")) as conn:  # kept for the next start
         assert conn.execute("SELECT count(*) FROM outbox").fetchone() == (1,)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ._asgi import Middleware
 from ._errors import ConfigError, InferwatchError, StoreError
-from ._init import capture_exception, flush, init, log_usage, shutdown
+from ._init import capture_exception, flush, init, log_usage, shutdown, stats
 from ._logging import JsonFormatter, RequestIdFilter, logging_config
 from ._metrics_route import add_metrics_route
 from ._model import ModelCall
@@ -37,5 +37,6 @@ __all__ = [
     "logging_config",
     "model_context",
     "shutdown",
+    "stats",
     "watch_model",
 ]

@@ -11,9 +11,9 @@ import time
 from collections.abc import Iterator
 from typing import Any, TextIO
 
+from ._cli_args import open_store
 from ._errors import ConfigError
 from ._terminal import escape
-from .store import open_readonly
 from .store._timestamps import iso, parse_timestamp
 
 EXPORTS = {
@@ -33,7 +33,7 @@ _PROGRESS_EVERY = 10_000
 def cmd_export(args: argparse.Namespace) -> int:
     """Rows as JSON lines or CSV, oldest first, with a progress line on stderr."""
     since = parse_since(args.since)
-    with open_readonly(args.store) as conn:
+    with open_store(args) as conn:
         table = "events" if args.kind == "events" else args.kind
         total = conn.execute(
             f"SELECT COUNT(*) FROM {table} WHERE timestamp >= ?", (since,)

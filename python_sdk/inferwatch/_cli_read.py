@@ -11,8 +11,9 @@ import json
 import sys
 from typing import Any
 
+from ._cli_args import open_store
 from ._terminal import escape, say, table
-from .store import get_issue, latest_event, list_generations, list_issues, open_readonly
+from .store import get_issue, latest_event, list_generations, list_issues
 
 
 def print_json(data: Any) -> None:
@@ -23,10 +24,10 @@ def print_json(data: Any) -> None:
 
 
 def cmd_issues(args: argparse.Namespace) -> int:
-    with open_readonly(args.store) as conn:
+    with open_store(args) as conn:
         issues = list_issues(
             conn,
-            status=args.status,
+            status=None if args.status == "all" else args.status,
             platform=args.platform,
             environment=args.environment,
             release=args.release,
@@ -54,7 +55,7 @@ def cmd_issues(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    with open_readonly(args.store) as conn:
+    with open_store(args) as conn:
         issue = get_issue(conn, args.issue_id)
         event = latest_event(conn, args.issue_id) if issue else None
     if issue is None:
@@ -112,7 +113,7 @@ def _pairs(tags: Any) -> list[tuple[str, str]]:
 
 
 def cmd_generations(args: argparse.Namespace) -> int:
-    with open_readonly(args.store) as conn:
+    with open_store(args) as conn:
         rows = list_generations(conn, model=args.model, limit=args.limit)
     if args.json:
         print_json(rows)

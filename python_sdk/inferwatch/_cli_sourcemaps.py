@@ -6,17 +6,19 @@ import argparse
 import os
 from pathlib import Path
 
+from ._cli_args import subcommand
 from ._terminal import escape, say
 from .sourcemaps._client import Upload, upload
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """The `sourcemaps` command and its `upload` subcommand."""
-    p = sub.add_parser("sourcemaps", help="source maps for browser stacks")
+    p = subcommand(sub, "sourcemaps", "source maps for browser stacks")
     actions = p.add_subparsers(dest="action", required=True)
-    up = actions.add_parser(
+    up = subcommand(
+        actions,
         "upload",
-        help="send a build's source maps (and its minified files) to a running collector",
+        "send a build's source maps (and its minified files) to a running collector",
         description="Send every .map file under DIR, and the minified files they belong to,"
         " to the collector, which keeps them beside its store and never serves them.",
     )

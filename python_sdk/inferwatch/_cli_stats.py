@@ -18,9 +18,9 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
+from ._cli_args import subcommand
 from ._cli_read import print_json
 from ._terminal import say, table
 from .store import open_readonly
@@ -30,7 +30,7 @@ from .store._ingest_stats import OUTCOMES, held, ingest_stats
 def cmd_stats(args: argparse.Namespace) -> int:
     with open_readonly(args.store) as conn:
         data = {
-            "store": str(Path(args.store).resolve()),
+            "store": args.store,  # absolute, as every command resolves it
             "ingest": ingest_stats(conn, now=time.time()),
             "held": held(conn),
         }
@@ -67,8 +67,8 @@ def add_stats_parser(
     sub: Any, store_arg: Callable[[argparse.ArgumentParser], None]
 ) -> argparse.ArgumentParser:
     """Add `stats` to the CLI's subcommands."""
-    parser: argparse.ArgumentParser = sub.add_parser(
-        "stats", help="items the collector received, stored, skipped and refused, and the store"
+    parser: argparse.ArgumentParser = subcommand(
+        sub, "stats", "items the collector received, stored, skipped and refused, and the store"
     )
     store_arg(parser)
     parser.add_argument("--json", action="store_true", help="print the documented JSON format")

@@ -31,6 +31,7 @@ from .store._pruner import Pruner
 
 logger = logging.getLogger("inferwatch")
 _alerter: Alerter | None = None
+_announced: set[Path] = set()
 
 
 def init(
@@ -38,14 +39,16 @@ def init(
 ) -> None:
     """Configure inferwatch once, at start-up; with `app`, also add `Middleware` to it.
 
-    No DSN: events go to the local store (`.inferwatch/events.db`, or `INFERWATCH_STORE`) and
-    nothing goes over the network. With a DSN (argument or `SENTRY_DSN`) they also go to Sentry;
+    No DSN: events go to the local store and nothing goes over the network. The store is
+    `INFERWATCH_STORE`, else `events.db` in the nearest `.inferwatch/` folder (this folder or a
+    parent), else `.inferwatch/events.db` here; its absolute path is logged at INFO, once. With a DSN (argument or `SENTRY_DSN`) they also go to Sentry;
     `store=None` sends them to Sentry only. Calling `init` again replaces the configuration.
 
     >>> inferwatch.init(app, environment="prod")  # doctest: +SKIP
     """
     opts = Options.build(environ=environ, store=store, **options)
     shutdown()
+    _announce(opts.store)
     tracing = tracing_for(opts, endpoint_given=options.get("otlp_endpoint") is not None)
     local = Store(opts.store, queue_size=opts.queue_size) if opts.store is not None else None
     forwarder = Forwarder(opts.dsn, outbox=outbox_path(opts)) if opts.dsn else None
@@ -84,6 +87,13 @@ def init(
         add_middleware(app)
     _start_monitoring(app, opts, local)
     integrations.install(_integrations(opts))
+
+
+def _announce(store: Path | None) -> None:
+    """Say once which file this process stores into: the one `inferwatch serve` must read."""
+    if store is not None and store not in _announced:
+        _announced.add(store)
+        logger.info("inferwatch: storing events in %s", store)
 
 
 def _start_monitoring(app: Any, opts: Options, local: Store | None) -> None:
@@ -151,8 +161,14 @@ def flush(timeout: float = 5.0) -> bool:
     """Wait until every captured event is stored (and handed to Sentry), and kept spans are
     sent to the OTLP endpoint, or `timeout` passes.
 
-    Returns True when the store's writer got through everything queued before the call: each
-    row stored, or dropped with its reason counted (`store.stats()`, and a warning logged).
+    Returns True when what was captured since the last `flush` reached the store (a malformed
+    row is dropped on its own and counted, and does not change that). False when the timeout
+    passed, or when the store refused rows since the last `flush` (the file cannot be created
+    or opened, is read-only or full, or stayed locked): those rows are dropped, a warning is
+    logged once, and `inferwatch.stats()` counts them and names the reason in `last_error`.
+
+    >>> if not inferwatch.flush(5):                  # doctest: +SKIP
+    ...     print(inferwatch.stats()["last_error"])  # {'reason': 'unwritable', ...}
     """
     sentry_sdk.flush(timeout=timeout)
     runtime = _runtime.current()
@@ -160,7 +176,22 @@ def flush(timeout: float = 5.0) -> bool:
         runtime.tracing.flush(timeout)
     if runtime is None or runtime.store is None:
         return True
-    return runtime.store.flush(timeout)
+    drained = runtime.store.flush(timeout)
+    return runtime.store.take_refusals() == 0 and drained
+
+
+def stats() -> dict[str, Any] | None:
+    """What the local store did since `init`, or None without one (before `init`, or with
+    `store=None`): its absolute path, rows accepted, stored and dropped by reason, the queue
+    depth, and `last_error` (the reason, message and time rows were last dropped, or None).
+
+    >>> if not inferwatch.flush():                   # doctest: +SKIP
+    ...     print(inferwatch.stats()["last_error"])  # {'reason': 'unwritable', ...}
+    """
+    runtime = _runtime.current()
+    if runtime is None or runtime.store is None:
+        return None
+    return runtime.store.stats()
 
 
 def shutdown(timeout: float = 5.0) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
@@ -10,10 +11,12 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from ._errors import ConfigError
+from ._store_location import FILE, FOLDER, absolute, default_store
 from ._types import BeforeSend, Environ, Mask, TracesSampler
 from .store._retention import Retention
 
-DEFAULT_STORE = Path(".inferwatch") / "events.db"
+DEFAULT_STORE = Path(FOLDER) / FILE
+"""The store's place relative to the project folder; `default_store` finds that folder."""
 
 
 class _Default:
@@ -164,10 +167,7 @@ class Options:
     ) -> Options:
         """Options from keyword arguments, filling DSN and store from the environment."""
         env = os.environ if environ is None else environ
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(kwargs) - known)
-        if unknown:
-            raise ConfigError(f"inferwatch: unknown option {unknown[0]!r}")
+        _check_known(kwargs, [f.name for f in fields(cls)])
         if kwargs.get("dsn") is None:
             kwargs["dsn"] = env.get("SENTRY_DSN") or None
         for name, var in (("environment", "SENTRY_ENVIRONMENT"), ("release", "SENTRY_RELEASE")):
@@ -175,6 +175,18 @@ class Options:
                 kwargs[name] = env.get(var) or None
         _otel_from_environment(kwargs, env)
         return cls(store=_store_path(store, env), **kwargs)
+
+
+def _check_known(given: Mapping[str, Any], known: list[str]) -> None:
+    """Refuse an option `init` does not take, naming the one that was probably meant."""
+    unknown = sorted(set(given) - set(known))
+    if not unknown:
+        return
+    message = f"inferwatch: unknown option {unknown[0]!r}"
+    close = difflib.get_close_matches(unknown[0], known, n=1)
+    if close:
+        message += f"; did you mean {close[0]!r}?"
+    raise ConfigError(message)
 
 
 def _otel_from_environment(kwargs: dict[str, Any], env: Environ) -> None:
@@ -215,9 +227,9 @@ def _store_path(store: Any, env: Environ) -> Path | None:
     if store is None:
         return None
     if store is DEFAULT:
-        return Path(env.get("INFERWATCH_STORE") or DEFAULT_STORE)
+        return default_store(env)
     if isinstance(store, str | os.PathLike):
-        return Path(store)
+        return absolute(store)
     raise ConfigError(f"inferwatch: option 'store' must be a path or None, got {store!r}")
 
 

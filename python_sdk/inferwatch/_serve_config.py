@@ -63,7 +63,7 @@ class ServeConfig:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The flags of `inferwatch serve` (the store flag is added by the CLI, like every command)."""
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=port_argument, default=8765)
+    parser.add_argument("--port", type=port_argument, default=8765, help="port to listen on")
     parser.add_argument("--key", help="public ingest key (default: kept beside the store)")
     parser.add_argument(
         "--allow-origin",
@@ -129,9 +129,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         " beside its event, kept as sent and only ever offered as a download; 0 stores none"
         " (default %(default)d)",
     )
-    parser.add_argument("--max-events", type=int, default=Retention.max_events)
-    parser.add_argument("--max-events-per-issue", type=int, default=Retention.max_events_per_issue)
-    parser.add_argument("--max-age-days", type=float, default=Retention.max_age_days)
+    add_retention_arguments(parser)
     parser.add_argument(
         "--sourcemaps",
         action="append",
@@ -142,6 +140,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         " and again when it changes (repeatable; see docs/sourcemaps.md)",
     )
     add_alert_arguments(parser)
+
+
+def add_retention_arguments(parser: argparse.ArgumentParser) -> None:
+    """The retention flags of `serve` (applied every ten minutes) and `prune` (once)."""
+    parser.add_argument(
+        "--max-events", type=int, default=Retention.max_events, help="events kept in all"
+    )
+    parser.add_argument(
+        "--max-events-per-issue",
+        type=int,
+        default=Retention.max_events_per_issue,
+        help="events kept for each issue (the issue and its counts stay)",
+    )
+    parser.add_argument(
+        "--max-age-days",
+        type=float,
+        default=Retention.max_age_days,
+        help="older events, generations, usage and requests are deleted",
+    )
 
 
 def config_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> ServeConfig:

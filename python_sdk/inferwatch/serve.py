@@ -12,6 +12,7 @@ import dataclasses
 import html
 import socket
 import sqlite3
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +27,10 @@ from ._errors import ConfigError, StoreError
 from ._forward import Forwarder
 from ._metrics import enable as enable_metrics
 from ._metrics_route import metrics_endpoint
+from ._serve_address import announce, withdraw
 from ._serve_config import ServeConfig, add_arguments, config_from_args
+from ._store_location import absolute
+from ._two_stores import two_stores_warning
 from .alerts import Alerter
 from .collector import Collector, CollectorConfig, create_app, load_or_create_key
 from .collector._normalize import relay
@@ -214,7 +218,7 @@ def banner(served: Served) -> str:
         f"  ingest      {url}/iw/ingest   (key {served.key})",
         f"  sentry      {url}/api/<project>/envelope/",
         f"  metrics     {url}/metrics",
-        f"  store       {config.store}",
+        f"  store       {absolute(config.store)}",
         *[
             f"  sourcemaps  {folder}" + ("" if folder.is_dir() else "   (no such folder yet)")
             for folder in config.sourcemaps
@@ -241,9 +245,15 @@ def run(config: ServeConfig) -> int:
     _check_port(config.host, config.port)
     served = build(config)
     print(banner(served), flush=True)
+    warning = two_stores_warning(config.store)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
+    # Beside the store while serving, so that `inferwatch snippet` prints this address and key.
+    announce(config.store, config.public_url, served.key)
     try:
         uvicorn.run(served.app, host=config.host, port=config.port, log_level="warning")
     finally:
+        withdraw(config.store)
         served.close()
     return 0
 

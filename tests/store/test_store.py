@@ -11,6 +11,7 @@ import sys
 import textwrap
 import time
 import uuid
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +54,7 @@ def test_a_resolved_issue_that_recurs_reopens_as_a_regression(store_path: Path) 
     store = Store(store_path)
     store.add("event", event("boom"))
     store.flush()
-    with sqlite3.connect(store_path) as conn:
+    with closing(sqlite3.connect(store_path)) as conn, conn:  # closed, and committed first
         conn.execute("UPDATE issues SET status = 'resolved'")
     changes: list[str] = []
     store.listeners.append(lambda change: changes.append(change.kind))
@@ -259,7 +260,7 @@ def test_a_batch_with_many_events_of_few_issues_counts_each_event_once(
     store = Store(store_path)
     store.add("event", event("old", environment="prod"))
     store.flush()
-    with sqlite3.connect(store_path) as conn:
+    with closing(sqlite3.connect(store_path)) as conn, conn:  # closed, and committed first
         conn.execute("UPDATE issues SET status = 'resolved'")
     changes: list[tuple[str, str]] = []
     store.listeners.append(lambda c: changes.append((c.kind, c.title)))
@@ -322,3 +323,28 @@ def test_a_clock_far_ahead_is_stored_at_arrival_and_a_little_ahead_is_kept(
     # the event keeps the time its client sent, for whoever looks into the clock
     data = [json.loads(r["data"]) for r in rows(store_path, "SELECT data FROM events")]
     assert max(d["timestamp"] for d in data) == pytest.approx(now + 5 * 365 * 86400)
+
+
+def test_a_batch_the_file_refuses_is_counted_with_its_reason(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("where the store's folder should be")
+    store = Store(tmp_path / "file" / "events.db")
+    assert store.stats()["last_error"] is None
+    store.add("event", event("lost"))
+    assert store.flush(5)  # the writer got through it: it dropped the row
+    assert store.take_refusals() == 1 and store.take_refusals() == 0
+    stats = store.stats()
+    store.close()
+    assert stats["dropped"] == {"unwritable": 1} and stats["stored"] == 0
+    assert stats["last_error"]["reason"] == "unwritable" and stats["last_error"]["message"]
+
+
+def test_a_malformed_row_is_dropped_on_its_own_and_is_no_refusal(store_path: Path) -> None:
+    store = Store(store_path)
+    store.add("event", event("fine"))
+    store.add("nonsense", {})
+    assert store.flush(5)
+    stats = store.stats()
+    assert store.take_refusals() == 0
+    store.close()
+    assert stats["stored"] == 1 and stats["dropped"] == {"invalid": 1}
+    assert stats["last_error"]["reason"] == "invalid"

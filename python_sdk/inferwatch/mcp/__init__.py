@@ -29,7 +29,10 @@ def run(config: McpConfig) -> int:
         if (exc.name or "").partition(".")[0] in ("mcp", "mcp_types"):
             raise ConfigError(MISSING_SDK) from None
         raise
-    if not config.store.exists():
+    # stderr: stdout is the protocol's.
+    if config.store.exists():
+        print(f"inferwatch: store {config.store}", file=sys.stderr)
+    else:
         print(
             f"inferwatch mcp: no store at {config.store} yet; the tools will say so until"
             " something is captured.",

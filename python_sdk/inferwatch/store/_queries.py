@@ -9,6 +9,7 @@ from typing import Any
 
 from .._errors import StoreError
 from . import _schema
+from ._connection import Connection
 from ._timestamps import iso
 
 ISSUE_FIELDS = (
@@ -27,14 +28,19 @@ ISSUE_FIELDS = (
 )
 
 
-def open_readonly(path: str | Path) -> sqlite3.Connection:
-    """A read-only connection to an existing store, or a clear `StoreError`."""
+def open_readonly(path: str | Path) -> Connection:
+    """A read-only connection to an existing store, or a clear `StoreError`. Its `with` block
+    closes it: `with open_readonly(path) as conn: ...`."""
     if not Path(path).exists():
         raise StoreError(f"inferwatch: no store at {path} (nothing captured yet?)")
     try:
         conn = _schema.connect(str(path), readonly=True)
+    except sqlite3.Error as exc:
+        raise StoreError(f"inferwatch: cannot read the store at {path}: {exc}") from exc
+    try:
         conn.execute("SELECT 1 FROM issues LIMIT 1")
     except sqlite3.Error as exc:
+        conn.close()
         raise StoreError(f"inferwatch: cannot read the store at {path}: {exc}") from exc
     return conn
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 from . import _backfill
+from ._connection import connect as connect  # where every store connection is opened
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS issues (
@@ -207,18 +208,6 @@ DROP TRIGGER IF EXISTS requests_count;
 DROP TRIGGER IF EXISTS usage_count;
 DROP TABLE IF EXISTS traffic;
 """
-
-
-def connect(path: str, *, readonly: bool = False, timeout: float = 5.0) -> sqlite3.Connection:
-    """A connection in WAL mode; `readonly` opens the file without creating it."""
-    if readonly:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=timeout)
-    else:
-        conn = sqlite3.connect(path, timeout=timeout, isolation_level=None)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-    conn.row_factory = sqlite3.Row
-    return conn
 
 
 def create(conn: sqlite3.Connection) -> None:

@@ -53,6 +53,8 @@ class Store(Writer):
         self._closed = False
         self._locked_tries = 0
         self._backfilling = False
+        self._refused = 0
+        self._last_error: dict[str, Any] | None = None
         self._forked = False
         self._start_lock = threading.Lock()
         # Held by the writer while it uses the connection, and by a fork while it closes it.
@@ -133,13 +135,23 @@ class Store(Writer):
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until the writer got through every row queued before this call (committed,
-        or dropped and counted), or `timeout` passes; False on the timeout."""
+        or dropped and counted), or `timeout` passes; False on the timeout. Whether rows
+        were dropped meanwhile: `take_refusals()`, and `stats()` for why."""
         if self._thread is None or not self._thread.is_alive():
             return not self._items
         done = threading.Event()
         self._items.append(Batch([], done=done))
         self._wake.set()
         return done.wait(timeout)
+
+    def take_refusals(self) -> int:
+        """How many batches the file refused since the last call (it could not be created or
+        opened, was read-only or full, or stayed locked), and count again from 0. Their rows
+        are dropped and counted by reason in `stats()`, whose `last_error` says why; a
+        malformed row, which costs only itself, is no refusal."""
+        with self._lock:
+            refused, self._refused = self._refused, 0
+        return refused
 
     def close(self, timeout: float = 5.0) -> None:
         """Drain the queue, then stop the writer thread."""
@@ -154,15 +166,18 @@ class Store(Writer):
         self._thread.join(timeout)
 
     def stats(self) -> dict[str, Any]:
-        """Counts: accepted, stored, dropped by reason, and the queue depth."""
+        """Counts: accepted, stored, dropped by reason, the queue depth, and the last reason
+        rows were dropped (`last_error`: reason, message, timestamp; None while none was)."""
         with self._lock:
             counts = dict(self._counts)
         dropped = {k.split(":", 1)[1]: v for k, v in counts.items() if k.startswith("dropped:")}
         return {
+            "store": str(self.path),
             "accepted": counts.get("accepted", 0),
             "stored": counts.get("stored", 0),
             "dropped": dropped,
             "queue_depth": len(self._items),
+            "last_error": self._last_error,
         }
 
     # -- starting the writer, and starting over after a fork ------------------------------
@@ -213,5 +228,7 @@ class Store(Writer):
         self._logged = set()
         self._locked_tries = 0
         self._backfilling = False
+        self._refused = 0
+        self._last_error = None
         self._thread = None
         self._forked = True

@@ -9,6 +9,7 @@ import contextlib
 import logging
 import sqlite3
 import threading
+import time
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -65,6 +66,8 @@ class Writer:
     _locked_tries: int
     _guard: threading.Lock
     _backfilling: bool
+    _refused: int
+    _last_error: dict[str, Any] | None
 
     def _run(self) -> None:
         try:
@@ -145,11 +148,11 @@ class Writer:
                 self._locked_tries += 1
                 return None
             self._locked_tries = 0
-            self._drop(reason, len(rows), exc)
+            self._fail(reason, len(rows), exc)
             return False
         except Exception as exc:  # the writer must outlive any batch, or every later row is lost
             self._close_connection()
-            self._drop("write_error", len(rows), exc)
+            self._fail("write_error", len(rows), exc)
             return False
         self._locked_tries = 0
         self._count("stored", stored)
@@ -240,8 +243,19 @@ class Writer:
         with self._lock:
             self._counts[key] += n
 
+    def _fail(self, reason: str, n: int, exc: BaseException) -> None:
+        """A batch the file refused (not one bad row): `inferwatch.flush` reports False."""
+        with self._lock:
+            self._refused += 1
+        self._drop(reason, n, exc)
+
     def _drop(self, reason: str, n: int, exc: BaseException | None = None) -> None:
         self._count(f"dropped:{reason}", n)
+        self._last_error = {
+            "reason": reason,
+            "message": str(exc) if exc is not None else None,
+            "timestamp": time.time(),
+        }
         if reason not in self._logged:
             self._logged.add(reason)
             logger.warning("inferwatch: store %s is dropping rows (%s): %s", self.path, reason, exc)
@@ -276,11 +290,17 @@ def _reason(exc: BaseException) -> str:
     for needle, reason in (
         ("locked", "locked"),
         ("busy", "locked"),
+        # Another connection (most likely the retention thread) created a new store's schema
+        # as the batch went in: a fresh connection writes it, as after a lock.
+        ("schema has changed", "locked"),
         ("full", "disk_full"),
         ("readonly", "readonly"),
         ("read-only", "readonly"),
         ("unable to open", "unwritable"),
         ("permission", "unwritable"),
+        ("not a directory", "unwritable"),  # a file where the store's folder should be
+        ("file exists", "unwritable"),
+        ("no such file", "unwritable"),  # a folder that cannot be made (in /proc, say)
     ):
         if needle in text:
             return reason
