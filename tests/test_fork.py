@@ -344,3 +344,30 @@ def test_a_child_forked_while_the_parent_holds_the_locks_records_forwards_and_al
         "New issue #1: ValueError: parent issue",
         "New issue #2: ValueError: child issue",
     ]
+
+
+def test_a_fork_closes_the_store_writers_connection_from_the_thread_that_forks(
+    store_path: Path,
+) -> None:
+    """The connection is the writer thread's, the fork another thread's: sqlite3 refuses to close
+    a connection from a thread but its own unless told it is shared. Left open, the child
+    inherited SQLite's state of the file, and commits of several processes were lost."""
+    import sqlite3
+
+    from inferwatch.store import Store
+
+    store = Store(store_path)
+    try:
+        assert store.write([("usage", {"timestamp": time.time(), "endpoint": "/x", "data": {}})])
+        opened = store._conn
+        assert opened is not None
+        store._before_fork()
+        try:
+            assert store._conn is None
+            with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+                opened.execute("SELECT 1")
+        finally:
+            store._after_fork_in_parent()
+        assert store.write([("usage", {"timestamp": time.time(), "endpoint": "/y", "data": {}})])
+    finally:
+        store.close()

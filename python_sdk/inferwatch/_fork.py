@@ -101,8 +101,9 @@ def _run(moment: Moment) -> None:
             continue
         try:
             handler()
-        except Exception:  # a fork must go on whatever one object does
-            logger.debug("inferwatch: a fork handler failed", exc_info=True)
+        except Exception:  # a fork must go on whatever one object does, but never silently:
+            # a handler that fails may leave the child a connection the parent still uses
+            logger.warning("inferwatch: a fork handler failed", exc_info=True)
 
 
 if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork

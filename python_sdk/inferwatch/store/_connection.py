@@ -33,14 +33,29 @@ class Connection(sqlite3.Connection):
         return False
 
 
-def connect(path: str, *, readonly: bool = False, timeout: float = 5.0) -> Connection:
+def connect(
+    path: str, *, readonly: bool = False, timeout: float = 5.0, shared: bool = False
+) -> Connection:
     """A connection in WAL mode; `readonly` opens the file without creating it. Close it, or
-    use it as a `with` block, which closes it."""
+    use it as a `with` block, which closes it.
+
+    `shared`: usable from any thread, for an owner that serializes its use with a lock of its
+    own. The store's writer needs it: a fork closes the writer's connection from the thread that
+    forks, and sqlite3 refuses, by default, to close a connection from another thread than the
+    one that opened it (the connection then stayed open in the child, see `_fork`)."""
     if readonly:
         uri = f"file:{path}?mode=ro"
-        conn = sqlite3.connect(uri, uri=True, timeout=timeout, factory=Connection)
+        conn = sqlite3.connect(
+            uri, uri=True, timeout=timeout, factory=Connection, check_same_thread=not shared
+        )
     else:
-        conn = sqlite3.connect(path, timeout=timeout, isolation_level=None, factory=Connection)
+        conn = sqlite3.connect(
+            path,
+            timeout=timeout,
+            isolation_level=None,
+            factory=Connection,
+            check_same_thread=not shared,
+        )
     try:
         if not readonly:
             conn.execute("PRAGMA journal_mode=WAL")

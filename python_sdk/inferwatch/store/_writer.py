@@ -213,7 +213,7 @@ class Writer:
             self._close_connection()
         if self._conn is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = _schema.connect(str(self.path))
+            conn = _schema.connect(str(self.path), shared=True)  # closed by a fork, see there
             try:
                 _schema.create(conn)
                 self._backfilling = _backfill.pending(conn)
