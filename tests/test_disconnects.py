@@ -79,6 +79,16 @@ def read_available(stream: IO[bytes], into: bytearray, seconds: float) -> None:
         into.extend(chunk)
 
 
+def without_the_two_stores_warning(lines: list[str]) -> list[str]:
+    """The log without serve's start-up warning about other stores nearby (the suite's other
+    temporary stores are this one's siblings): it names them, a line each."""
+    if not any(line.startswith("inferwatch: warning: the store") for line in lines):
+        return lines
+    start = next(i for i, line in enumerate(lines) if line.startswith("inferwatch: warning: the"))
+    end = next(i for i, line in enumerate(lines) if line.startswith("If your app writes there"))
+    return lines[:start] + lines[end + 1 :]
+
+
 def test_a_hundred_uploads_cut_short_on_every_ingest_route_add_a_few_short_lines_to_the_log(
     tmp_path: Path,
 ) -> None:
@@ -96,7 +106,7 @@ def test_a_hundred_uploads_cut_short_on_every_ingest_route_add_a_few_short_lines
         child.send_signal(signal.SIGTERM)
         read_available(child.stderr, log, 10)
     text = log.decode(errors="replace")
-    lines = text.splitlines()
+    lines = without_the_two_stores_warning(text.splitlines())
     assert "Traceback" not in text and "ClientDisconnect" not in text
     assert sum("hung up" in line for line in lines) == len(ROUTES)  # one a route this minute
     assert len(lines) <= len(ROUTES) + 5 and all(len(line) < 200 for line in lines), text

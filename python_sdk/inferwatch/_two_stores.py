@@ -38,13 +38,13 @@ def two_stores_warning(store: Path, cwd: Path | None = None) -> str | None:
     others = nearby_stores(store, cwd)
     if not others:
         return None
-    nearby = "another store" if len(others) == 1 else f"{len(others)} other stores"
+    nearby = "is another store" if len(others) == 1 else f"are {len(others)} other stores"
     listed = [f"  {path}" for path in others[:_LISTED]]
     if len(others) > _LISTED:
         listed.append(f"  ... and {len(others) - _LISTED} more")
     return "\n".join(
         [
-            f"inferwatch: warning: the store {store} is empty, and there is {nearby} nearby:",
+            f"inferwatch: warning: the store {store} is empty, and there {nearby} nearby:",
             *listed,
             "If your app writes there, start serve with --store PATH (or set INFERWATCH_STORE)"
             " so that both use one store.",
