@@ -106,3 +106,24 @@ def test_a_browser_record_without_a_trace_is_a_call_of_its_own(tmp_path: Path) -
     rows = hour_rows(tmp_path / "events.db")
     assert sum(r["calls"] for r in rows.values()) == 2
     check(tmp_path / "events.db")
+
+
+def test_absurd_token_counts_are_stored_and_counted_within_64_bits(tmp_path: Path) -> None:
+    """A client may report any number: 2**63 as a float, or the largest 64-bit integer twice
+    in one batch, once failed to bind and the row was dropped."""
+    path = tmp_path / "events.db"
+    record = {"timestamp": NOW, "source": "backend", "model": "m", "status": "ok"}
+    batch = [
+        record | {"input_tokens": 9.223372036854776e18},
+        record | {"input_tokens": 2**63 - 1},
+        record | {"input_tokens": 2**63 - 1, "output_tokens": 3},
+    ]
+    store = Store(path)
+    try:
+        assert store.write([("generation", r) for r in batch])
+        assert store.stats()["dropped"] == {}
+    finally:
+        store.close()
+    counts = hour_rows(path)[("m", "backend")]
+    assert counts["calls"] == 3 and counts["output_tokens"] == 3
+    assert counts["input_tokens"] >= 2**53

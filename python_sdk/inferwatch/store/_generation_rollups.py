@@ -132,11 +132,17 @@ def _count_call(delta: Delta, record: _Record, sign: int) -> None:
             counts[f"{side}_reported"] += sign
 
 
+# A token count past this is nobody's; clamped, a batch's sum still binds as a 64-bit integer.
+_MAX_TOKENS = 2**53
+
+
 def _tokens(value: Any) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool):
-        return value
+        return max(-_MAX_TOKENS, min(value, _MAX_TOKENS))
     as_float = number(value)
-    return None if as_float is None else int(as_float)
+    if as_float is None:
+        return None
+    return int(max(-_MAX_TOKENS, min(as_float, _MAX_TOKENS)))
 
 
 def _newly_paired(
