@@ -29,7 +29,7 @@ const coreExternal = {
 const squeeze = async ([code, map]) => {
   const out = await minify(code.text, {
     ecma: 2021,
-    compress: { passes: 2 },
+    compress: { passes: 3 },
     format: { ascii_only: true }, // served without a charset
     sourceMap: { content: map.text, url: 'inferwatch.min.js.map', includeSources: true },
   });

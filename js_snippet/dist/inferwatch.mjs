@@ -128,10 +128,7 @@ var wrapConsole = (c, send, report2, all) => {
   const quiet = (fn) => {
     if (!busy) {
       busy = 1;
-      try {
-        fn();
-      } catch {
-      }
+      safe(fn)();
       busy = 0;
     }
   };
@@ -160,12 +157,7 @@ var errors = (w, on, report2) => {
 var generations = (emit2, p = performance) => {
   const open = /* @__PURE__ */ new Set();
   let n = 0;
-  const mark = (k) => {
-    try {
-      p.mark(k);
-    } catch {
-    }
-  };
+  const mark = safe((k) => p.mark(k)), measure = safe((k) => p.measure(k, k));
   const generation2 = (name, attrs, x) => {
     const id = `iw:gen:${name}:${++n}`, t0 = p.now(), ms = () => Math.round(p.now() - t0);
     let first = null, done;
@@ -181,10 +173,7 @@ var generations = (emit2, p = performance) => {
         if (done) return;
         done = 1;
         open.delete(g2);
-        try {
-          p.measure(id, id);
-        } catch {
-        }
+        measure(id);
         emit2({
           type: "generation",
           name,

@@ -3,6 +3,7 @@
 // console capture does). The original method is always called with the original arguments,
 // whatever serialising them does.
 import { patch } from './lib/patch.js';
+import { safe } from './lib/safe.js';
 import { ser } from './lib/serialize.js';
 
 export const wrapConsole = (c, send, report, all) => {
@@ -11,9 +12,7 @@ export const wrapConsole = (c, send, report, all) => {
   const quiet = (fn) => {
     if (!busy) {
       busy = 1;
-      try {
-        fn();
-      } catch {}
+      safe(fn)();
       busy = 0;
     }
   };

@@ -1,13 +1,13 @@
 // Generation timing as the user saw it: submit -> first token -> done, with performance marks
 // named iw:gen:<name>:<n> so they also show in the DevTools performance panel.
+import { safe } from './lib/safe.js';
+
 export const generations = (emit, p = performance) => {
   const open = new Set();
   let n = 0;
-  const mark = (k) => {
-    try {
-      p.mark(k);
-    } catch {}
-  };
+  // a page's own performance entries may be full or frozen: timing goes on without its marks
+  const mark = safe((k) => p.mark(k)),
+    measure = safe((k) => p.measure(k, k));
   // `x`: fields for the record itself (trace_id, request_id), filled in by timedFetch
   const generation = (name, attrs, x) => {
     const id = `iw:gen:${name}:${++n}`,
@@ -27,9 +27,7 @@ export const generations = (emit, p = performance) => {
         if (done) return;
         done = 1;
         open.delete(g);
-        try {
-          p.measure(id, id);
-        } catch {}
+        measure(id);
         emit({
           type: 'generation',
           name,
