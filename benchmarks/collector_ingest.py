@@ -1,9 +1,12 @@
 """Collector ingest on loopback: Sentry envelopes and browser batches of 50 a second through the
 `inferwatch serve` app under uvicorn, against a bare FastAPI endpoint that only reads the body.
-The servers and the load generator are separate processes; `run.py` keeps both servers up side
-by side and alternates short bursts of load between them.
+A third server, the bare endpoint that also runs Sentry's normalizer (`sentry_relay`) on each
+event and nothing else, measures what the normalizer alone leaves of the bare rate: the most any
+collector that reads every event as Sentry does can reach on the machine. The servers and the
+load generator are separate processes; `run.py` keeps the servers up side by side and alternates
+short bursts of load between them.
 
-    python benchmarks/collector_ingest.py server bare|collector PORT STORE
+    python benchmarks/collector_ingest.py server bare|normalizer|collector PORT STORE
     python benchmarks/collector_ingest.py load PORT envelope|browser SECONDS CONNECTIONS
 """
 
@@ -38,6 +41,9 @@ def serve(kind: str, port: int, store: Path) -> None:
 
         uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
         return
+    if kind == "normalizer":
+        uvicorn.run(normalizer_app(), host="127.0.0.1", port=port, log_level="warning")
+        return
     from inferwatch.collector._flood import RateLimiter
     from inferwatch.serve import ServeConfig, build
 
@@ -48,6 +54,40 @@ def serve(kind: str, port: int, store: Path) -> None:
         uvicorn.run(served.app, host="127.0.0.1", port=port, log_level="warning")
     finally:
         served.close()
+
+
+def normalizer_app() -> Any:
+    """The bare endpoint, and Sentry's normalizer on each event item of the envelope (one a
+    request, with the settings the collector gives it), its output read back into Python: no
+    checks, redaction, grouping or store."""
+    from datetime import datetime, timezone
+
+    from fastapi import FastAPI
+    from sentry_relay.processing import StoreNormalizer
+
+    app = FastAPI()
+    made: dict[int, Any] = {}  # one normalizer a second, as the collector shares one
+
+    @app.post("/{path:path}")
+    async def sink(request: Request) -> Response:
+        lines = (await request.body()).split(b"\n")
+        second = int(time.time())
+        if second not in made:
+            made.clear()
+            made[second] = StoreNormalizer(
+                received_at=datetime.now(timezone.utc).isoformat(),
+                max_secs_in_past=30 * 86400,
+                max_secs_in_future=60,
+                normalize_user_agent=False,
+                enable_trimming=False,
+            )
+        normalizer = made[second]
+        for header, payload in zip(lines[1::2], lines[2::2], strict=False):
+            if json.loads(header).get("type") == "event":
+                normalizer.normalize_event(raw_event=payload, json_loads=json.loads)
+        return Response(b'{"accepted":1}', media_type="application/json")
+
+    return app
 
 
 def envelope_body(n: int) -> bytes:

@@ -314,7 +314,8 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-SERVERS = ("bare", "collector")
+SERVERS = ("bare", "normalizer", "collector")
+LOADS = {"envelope": SERVERS, "browser": ("bare", "collector")}  # Relay reads envelopes only
 
 
 def _served(kind: str, store: Path) -> tuple[subprocess.Popen[bytes], int]:
@@ -336,23 +337,23 @@ def _served(kind: str, store: Path) -> tuple[subprocess.Popen[bytes], int]:
     raise RuntimeError(f"the {kind} server did not start")
 
 
-INGEST_PAIRS = 3  # pairs of bursts a load and round, one on each server
+INGEST_PAIRS = 3  # rounds of bursts a load and round, one on each server
 
 
 def collector_ingest(rounds: int, raw: dict[str, Any]) -> list[Row]:
-    """Both servers run side by side for the whole section, and 2-second bursts of load
-    alternate between them (the first server of a pair alternates too): one ratio a pair of
-    bursts seconds apart, so a slow moment of a shared machine hits both sides of it alike."""
+    """The servers run side by side for the whole section, and 2-second bursts of load
+    alternate between them (their order turns each time): one ratio to the bare rate a round of
+    bursts seconds apart, so a slow moment of a shared machine hits every side of it alike."""
     runs: dict[str, list[float]] = {}
-    ratios: dict[str, list[float]] = {"envelope": [], "browser": []}
+    ratios: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         servers = {kind: _served(kind, Path(tmp) / kind / "events.db") for kind in SERVERS}
         try:
             for _ in range(rounds):
-                for load in ratios:
-                    for pair in range(INGEST_PAIRS):
+                for load, kinds in LOADS.items():
+                    for turn in range(INGEST_PAIRS):
                         rate = {}
-                        for kind in SERVERS if pair % 2 == 0 else SERVERS[::-1]:
+                        for kind in kinds[turn % len(kinds) :] + kinds[: turn % len(kinds)]:
                             result = script(
                                 "collector_ingest.py", "load", servers[kind][1], load, 2, 16
                             )
@@ -361,26 +362,38 @@ def collector_ingest(rounds: int, raw: dict[str, Any]) -> list[Row]:
                                 raise RuntimeError(f"{kind} {load}: answers other than 200: {bad}")
                             rate[kind] = result["requests_per_s"]
                             runs.setdefault(f"{kind}-{load}", []).append(rate[kind])
-                        ratios[load].append(rate["collector"] / rate["bare"])
+                        for kind in kinds[1:]:
+                            ratios.setdefault(f"{kind}-{load}", []).append(
+                                rate[kind] / rate["bare"]
+                            )
         finally:
             for server, _ in servers.values():
                 server.terminate()
                 server.wait(30)
     raw["collector_ingest"] = {**runs, "ratios": ratios}
     rows = []
-    for load, what, goal in (
-        ("envelope", "Sentry envelopes of 5 KB (1 event each) per second", "≥ 0.5"),
-        ("browser", "browser batches of 50 events per second", ""),
+    for kind, load, what, goal in (
+        ("collector", "envelope", "Sentry envelopes of 5 KB (1 event each) per second", "≥ 0.5"),
+        (
+            "normalizer",
+            "envelope",
+            "the same envelopes through the bare endpoint that also runs Sentry's normalizer"
+            " (sentry_relay) on each event and nothing else: the most a collector that reads"
+            " every event as Sentry does can reach here",
+            "",
+        ),
+        ("collector", "browser", "browser batches of 50 events per second", ""),
     ):
-        ratio = med(ratios[load])
-        ours, bare = med(runs[f"collector-{load}"]), med(runs[f"bare-{load}"])
+        ratio = med(ratios[f"{kind}-{load}"])
+        ours, bare = med(runs[f"{kind}-{load}"]), med(runs[f"bare-{load}"])
         extra = f" = {ours * 50:,.0f} events/s" if load == "browser" else ""
         rows.append(
             Row(
                 "Collector ingest",
                 f"{what}, uvicorn on loopback, 16 connections from another process, vs a bare"
                 " FastAPI endpoint that reads the body (servers side by side, 2-second bursts"
-                f" alternating between them; median of {len(ratios[load])} pairs' ratios)",
+                f" alternating between them; median of {len(ratios[f'{kind}-{load}'])} rounds'"
+                " ratios)",
                 f"{ours:,.0f} req/s{extra}",
                 f"{bare:,.0f} req/s",
                 ratio,
