@@ -30,7 +30,6 @@ from .store import Store
 from .store._pruner import Pruner
 
 logger = logging.getLogger("inferwatch")
-_alerter: Alerter | None = None
 _announced: set[Path] = set()
 
 
@@ -53,7 +52,8 @@ def init(
     local = Store(opts.store, queue_size=opts.queue_size) if opts.store is not None else None
     forwarder = Forwarder(opts.dsn, outbox=outbox_path(opts)) if opts.dsn else None
     pruner = Pruner(opts.store, opts.retention) if opts.store and opts.retention else None
-    _runtime.install(_runtime.Runtime(opts, local, forwarder, pruner, tracing))
+    alerter = _alerter_for(opts, local)
+    _runtime.install(_runtime.Runtime(opts, local, forwarder, pruner, tracing, alerter))
     sentry_sdk.init(
         dsn=opts.dsn or "",
         transport=LocalTransport(local, forwarder),
@@ -85,7 +85,7 @@ def init(
     ignore_logger("inferwatch.request")
     if app is not None and opts.middleware:
         add_middleware(app)
-    _start_monitoring(app, opts, local)
+    _start_metrics(app, opts)
     integrations.install(_integrations(opts))
 
 
@@ -96,9 +96,8 @@ def _announce(store: Path | None) -> None:
         logger.info("inferwatch: storing events in %s", store)
 
 
-def _start_monitoring(app: Any, opts: Options, local: Store | None) -> None:
-    """Metrics on (and `/metrics` on `app`); an alerter on the store when webhooks are set."""
-    global _alerter
+def _start_metrics(app: Any, opts: Options) -> None:
+    """Metrics on, and `/metrics` on `app`."""
     _metrics.enable(opts.metrics)
     if opts.metrics and app is not None and not add_metrics_route(app, opts.metrics_path):
         logger.warning(
@@ -106,6 +105,10 @@ def _start_monitoring(app: Any, opts: Options, local: Store | None) -> None:
             "inferwatch's metrics elsewhere",
             opts.metrics_path,
         )
+
+
+def _alerter_for(opts: Options, local: Store | None) -> Alerter | None:
+    """An alerter on the store when webhooks are set."""
     config = AlertConfig(
         webhooks=opts.alert_webhooks,
         slack_webhooks=opts.slack_webhooks,
@@ -113,11 +116,14 @@ def _start_monitoring(app: Any, opts: Options, local: Store | None) -> None:
         max_per_hour=opts.alert_max_per_hour,
         spike_factor=opts.alert_spike_factor,
     )
-    if config.enabled and local is None:
+    if not config.enabled:
+        return None
+    if local is None:
         logger.warning("inferwatch: alert webhooks need the local store; store=None sends none")
-    elif config.enabled and local is not None:
-        _alerter = Alerter(config)
-        _alerter.attach(local)
+        return None
+    alerter = Alerter(config)
+    alerter.attach(local)
+    return alerter
 
 
 def _integrations(opts: Options) -> list[integrations.Integration]:
@@ -204,14 +210,6 @@ def shutdown(timeout: float = 5.0) -> None:
         sentry_sdk.get_global_scope().set_client(None)
         previous.close(timeout)
     integrations.install([])  # patched clients call straight through until the next `init`
-    _stop_alerter(timeout)
-
-
-def _stop_alerter(timeout: float) -> None:
-    global _alerter
-    alerter, _alerter = _alerter, None
-    if alerter is not None:
-        alerter.close(timeout)
 
 
 def capture_exception(error: BaseException | None = None) -> str | None:

@@ -13,6 +13,7 @@ from .store import Store
 from .store._pruner import Pruner
 
 if TYPE_CHECKING:
+    from .alerts import Alerter
     from .export._tracing import Tracing
 
 
@@ -23,6 +24,7 @@ class Runtime:
     forwarder: Forwarder | None
     pruner: Pruner | None = None
     tracing: Tracing | None = None
+    alerter: Alerter | None = None
 
     @cached_property  # read by every watched model call
     def budget(self) -> Budget:
@@ -30,9 +32,11 @@ class Runtime:
 
     def drain(self, timeout: float = 5.0) -> None:
         """Write what is queued: rows to the store, envelopes for Sentry to the outbox, spans
-        to the OTLP endpoint."""
+        to the OTLP endpoint; then send the alerts the store's last commits decided on."""
         if self.store is not None:
             self.store.flush(timeout)
+        if self.alerter is not None:
+            self.alerter.flush(timeout)
         if self.forwarder is not None:
             self.forwarder.persist(timeout)
         if self.tracing is not None:
@@ -47,6 +51,8 @@ class Runtime:
             self.store.close(timeout)
         if self.forwarder is not None:
             self.forwarder.close(timeout)
+        if self.alerter is not None:  # after the store: its last commits may alert
+            self.alerter.close(timeout)
 
 
 _current: Runtime | None = None

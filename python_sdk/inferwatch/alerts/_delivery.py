@@ -1,5 +1,6 @@
 """The delivering thread: alerts posted from a bounded queue, retried with back-off and
-`Retry-After`, so ingest never waits for a webhook."""
+`Retry-After`, so ingest never waits for a webhook. At process exit, what is queued is still
+sent (for up to `EXIT_SECONDS`): the alert of the error that ended a script is the one wanted."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from ._rules import Alert, AlertRules, Clock
 logger = logging.getLogger("inferwatch")
 Sleep = Callable[[float], object]
 MAX_RETRY_AFTER = 60.0
+EXIT_SECONDS = 2.0  # sentry-sdk's default for its own flush at exit
 
 
 class Alerter:
@@ -93,6 +95,19 @@ class Alerter:
                 logger.debug("inferwatch: cannot start the alert worker", exc_info=True)
                 return
             self._thread = thread
+        # Registered by each process that starts a worker: a forked child gets its own (see
+        # `_fork.at_exit`), and its worker is a daemon thread that exit would otherwise stop.
+        _fork.at_exit(self._at_exit)
+
+    def _at_exit(self) -> None:
+        """Commit what the stores still queue (their commits decide the last alerts), then
+        send the alerts queued, within `EXIT_SECONDS` in all; nothing once closed."""
+        if self._stop.is_set():
+            return
+        deadline = time.monotonic() + EXIT_SECONDS
+        for store in self._stores:
+            store.flush(max(0.0, deadline - time.monotonic()))
+        self.flush(max(0.0, deadline - time.monotonic()))
 
     def _http(self) -> httpx.Client:
         if self._client is None:  # only the worker posts, so only it opens the client
