@@ -32,15 +32,16 @@ class Runtime:
 
     def drain(self, timeout: float = 5.0) -> None:
         """Write what is queued: rows to the store, envelopes for Sentry to the outbox, spans
-        to the OTLP endpoint; then send the alerts the store's last commits decided on."""
+        to the OTLP endpoint; then send the alerts the store's last commits decided on (last:
+        a slow webhook must not hold up what is kept on disk)."""
         if self.store is not None:
             self.store.flush(timeout)
-        if self.alerter is not None:
-            self.alerter.flush(timeout)
         if self.forwarder is not None:
             self.forwarder.persist(timeout)
         if self.tracing is not None:
             self.tracing.flush(timeout)
+        if self.alerter is not None:
+            self.alerter.flush(timeout)
 
     def close(self, timeout: float = 5.0) -> None:
         if self.tracing is not None:
