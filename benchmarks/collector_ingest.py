@@ -57,9 +57,9 @@ def serve(kind: str, port: int, store: Path) -> None:
 
 
 def normalizer_app() -> Any:
-    """The bare endpoint, and Sentry's normalizer on each event item of the envelope (one a
-    request, with the settings the collector gives it), its output read back into Python: no
-    checks, redaction, grouping or store."""
+    """The bare endpoint, and Sentry's normalizer on each event item of the envelope (with the
+    settings the collector gives it), its output read back into Python: no checks, redaction,
+    grouping or store."""
     from datetime import datetime, timezone
 
     from fastapi import FastAPI
