@@ -137,12 +137,11 @@ _MAX_TOKENS = 2**53
 
 
 def _tokens(value: Any) -> int | None:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return max(-_MAX_TOKENS, min(value, _MAX_TOKENS))
-    as_float = number(value)
-    if as_float is None:
+    is_int = isinstance(value, int) and not isinstance(value, bool)
+    count = value if is_int else number(value)
+    if count is None:
         return None
-    return int(max(-_MAX_TOKENS, min(as_float, _MAX_TOKENS)))
+    return int(max(-_MAX_TOKENS, min(count, _MAX_TOKENS)))
 
 
 def _newly_paired(
