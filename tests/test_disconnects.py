@@ -82,9 +82,10 @@ def read_available(stream: IO[bytes], into: bytearray, seconds: float) -> None:
 def without_the_two_stores_warning(lines: list[str]) -> list[str]:
     """The log without serve's start-up warning about other stores nearby (the suite's other
     temporary stores are this one's siblings): it names them, a line each."""
-    if not any(line.startswith("inferwatch: warning: the store") for line in lines):
+    starts = [i for i, line in enumerate(lines) if line.startswith("inferwatch: warning: the")]
+    if not starts:
         return lines
-    start = next(i for i, line in enumerate(lines) if line.startswith("inferwatch: warning: the"))
+    start = starts[0]
     end = next(i for i, line in enumerate(lines) if line.startswith("If your app writes there"))
     return lines[:start] + lines[end + 1 :]
 
